@@ -1,0 +1,1 @@
+"""Workbook backends: the local .xlsx file and Google Sheets, behind one contract."""

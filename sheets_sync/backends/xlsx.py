@@ -1,0 +1,376 @@
+"""The local workbook: an .xlsx file read and written with openpyxl, saved atomically, held by a lock file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.workbook.workbook import Workbook as WorkbookType
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from sheets_sync.cells import Cell, cell_value
+from sheets_sync.config import TabNames
+from sheets_sync.errors import LockedError, WorkbookError
+from sheets_sync.evaluate import Snapshot
+from sheets_sync.plan import TabWrite, WritePlan, column_positions, place
+from sheets_sync.schema import CYCLE_STATUSES, HEADER_FILL, INVALID_FILL, LOG, Kind, Status, TabSpec
+from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER_ROW, STATUS_KEYS
+
+CHECKBOX_FORMULA = '"TRUE,FALSE"'
+DATE_FORMAT = "yyyy-mm-dd"
+MIN_FORMAT_ROWS = 1000
+
+
+def _fill(rgb: str) -> PatternFill:
+    return PatternFill(start_color=rgb, end_color=rgb, fill_type="solid")
+
+
+class XlsxBackend:
+    """One run's hold on a local workbook: read once, change in memory, save once (atomically)."""
+
+    name = "xlsx"
+
+    def __init__(self, path: Path, tabs: TabNames, lock_minutes: int = 30) -> None:
+        self.path = path
+        self.tabs = tabs
+        self.lock_minutes = lock_minutes
+        self.lock_path = path.with_name(path.name + ".lock")
+        self.journal_path = path.with_name(path.name + ".journal")
+        self.wb: WorkbookType | None = None
+        self._stat: tuple[int, int] | None = None
+        self._pending_log: list[dict[str, Cell]] = []
+
+    # -- lock -----------------------------------------------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": time.time()}
+        for _ in range(2):
+            try:
+                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if self._stale_lock():
+                    self.lock_path.unlink(missing_ok=True)
+                    continue
+                raise self._locked_error() from None
+            with os.fdopen(fd, "w") as fh:
+                json.dump(me, fh)
+            break
+        try:
+            yield
+        finally:
+            self.lock_path.unlink(missing_ok=True)
+
+    def _holder(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.lock_path.read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _stale_lock(self) -> bool:
+        holder = self._holder()
+        started = holder.get("started_at")
+        if not isinstance(started, int | float) or time.time() - started > self.lock_minutes * 60:
+            return True
+        if holder.get("host") == socket.gethostname() and isinstance(holder.get("pid"), int):
+            try:
+                os.kill(holder["pid"], 0)
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                return False
+        return False
+
+    def _locked_error(self) -> LockedError:
+        holder = self._holder()
+        since = dt.datetime.fromtimestamp(holder.get("started_at", 0)).strftime("%H:%M")
+        return LockedError(
+            f"{self.path.name} is being synced by another run (pid {holder.get('pid')} on "
+            f"{holder.get('host')}, since {since}); wait for it to finish, or delete {self.lock_path} "
+            f"if no sync is running"
+        )
+
+    # -- read -----------------------------------------------------------------------------------------
+    def load(self) -> WorkbookType:
+        if not self.path.exists():
+            raise WorkbookError(f"{self.path}: workbook not found; run 'sheets-sync init' to create it")
+        try:
+            wb = load_workbook(self.path)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise WorkbookError(f"{self.path}: cannot be opened as an .xlsx workbook ({exc})") from None
+        st = self.path.stat()
+        self._stat = (st.st_mtime_ns, st.st_size)
+        self.wb = wb
+        return wb
+
+    def start_empty(self) -> None:
+        """Begin a new workbook with no tabs (for `init` and the demo); saved on commit."""
+        if self.path.exists():
+            raise WorkbookError(f"{self.path} already exists; nothing was overwritten")
+        self.wb = Workbook()
+        assert self.wb.active is not None
+        self.wb.remove(self.wb.active)
+        self._stat = None
+
+    def read(self) -> Snapshot:
+        wb = self.wb or self.load()
+        snapshot: Snapshot = {}
+        for ws in wb.worksheets:
+            snapshot[ws.title] = [[cell_value(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        # Log lines from a run that stopped before saving still count: they are merged on commit.
+        self._pending_log = self._read_journal()
+        if self._pending_log:
+            rows = snapshot.setdefault(self.tabs.log, [[c.label for c in LOG.columns]])
+            positions, _ = column_positions(rows[0] if rows else [], LOG)
+            for entry in self._pending_log:
+                line: list[Cell] = [None] * (max(positions.values()) + 1)
+                for key, value in entry.items():
+                    if key in positions:
+                        line[positions[key]] = value
+                rows.append(line)
+        return snapshot
+
+    def _read_journal(self) -> list[dict[str, Cell]]:
+        if not self.journal_path.exists():
+            return []
+        entries = []
+        for line in self.journal_path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a killed run
+            if isinstance(entry, dict):
+                entries.append(entry)
+        return entries
+
+    # -- shape ----------------------------------------------------------------------------------------
+    def _ws(self, name: str) -> Worksheet | None:
+        assert self.wb is not None
+        return self.wb[name] if name in self.wb.sheetnames else None
+
+    def ensure_tab(self, name: str, spec: TabSpec, statuses: tuple[Status, ...] = ()) -> Worksheet:
+        """The tab with every column of `spec` (people's columns only when the tab is new), formatted."""
+        assert self.wb is not None
+        ws = self._ws(name)
+        if ws is None:
+            ws = self.wb.create_sheet(name)
+        header = [cell_value(c.value) for c in ws[1]] if ws.max_row >= 1 else []
+        if all(v is None for v in header):
+            header = []
+        positions, new_headers = column_positions(header, spec)
+        for col, text in new_headers.items():
+            cell = ws.cell(row=1, column=col + 1, value=text)
+            cell.font = Font(bold=True)
+            cell.fill = _fill(HEADER_FILL)
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+            ws.column_dimensions[get_column_letter(col + 1)].width = spec.column(
+                _key_at(positions, col)
+            ).width
+        ws.freeze_panes = "A2"
+        self._format(ws, spec, positions, statuses)
+        return ws
+
+    def _format(
+        self, ws: Worksheet, spec: TabSpec, positions: dict[str, int], statuses: tuple[Status, ...]
+    ) -> None:
+        last = max(ws.max_row + 500, MIN_FORMAT_ROWS)
+        ours: dict[str, list[Any]] = {}
+        status_col = positions.get("status")
+        if status_col is not None and statuses:
+            letter = get_column_letter(status_col + 1)
+            ours[f"{letter}2:{letter}{last}"] = [
+                CellIsRule(operator="equal", formula=[f'"{s.label}"'], fill=_fill(s.fill))
+                for s in statuses
+                if s.fill
+            ]
+        problems_col = positions.get("problems")
+        if problems_col is not None:
+            letter = get_column_letter(problems_col + 1)
+            ours[f"{letter}2:{letter}{last}"] = [
+                FormulaRule(formula=[f"LEN({letter}2)>0"], fill=_fill(INVALID_FILL), stopIfTrue=False)
+            ]
+        kept = ConditionalFormattingList()
+        for cf in ws.conditional_formatting:
+            if str(cf.sqref) not in ours:
+                for rule in cf.rules:
+                    kept.add(str(cf.sqref), rule)
+        for ref, rules in ours.items():
+            for rule in rules:
+                kept.add(ref, rule)
+        ws.conditional_formatting = kept
+
+        ticks = [positions[c.key] for c in spec.columns if c.kind is Kind.TICK and c.key in positions]
+        refs = {f"{get_column_letter(p + 1)}2:{get_column_letter(p + 1)}{last}" for p in ticks}
+        ws.data_validations.dataValidation = [
+            dv for dv in ws.data_validations.dataValidation if dv.formula1 != CHECKBOX_FORMULA
+        ]
+        if refs:
+            dv = DataValidation(type="list", formula1=CHECKBOX_FORMULA, allow_blank=True)
+            dv.error = "เลือก TRUE หรือ FALSE"
+            dv.errorTitle = "ช่องทำเครื่องหมาย"
+            for ref in sorted(refs):
+                dv.add(ref)
+            ws.add_data_validation(dv)
+
+    def prepare(self, plan: WritePlan) -> None:
+        for tw in plan.tabs:
+            self.ensure_tab(tw.tab, tw.spec, tw.statuses)
+        if plan.create_log or self._ws(self.tabs.log) is None:
+            self.ensure_tab(self.tabs.log, LOG)
+        if plan.summary is not None and self._ws(self.tabs.summary) is None:
+            assert self.wb is not None
+            self.wb.create_sheet(self.tabs.summary)
+
+    # -- write ----------------------------------------------------------------------------------------
+    def append_log(self, rows: list[dict[str, Cell]]) -> None:
+        if not rows:
+            return
+        with open(self.journal_path, "a", encoding="utf-8") as fh:
+            for entry in rows:
+                fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._pending_log.extend(rows)
+
+    def write(self, plan: WritePlan) -> list[str]:
+        warnings: list[str] = []
+        for tw in plan.tabs:
+            warnings += self._write_tab(tw)
+        if plan.summary is not None:
+            self._write_summary(plan.summary)
+        return warnings
+
+    def _write_tab(self, tw: TabWrite) -> list[str]:
+        ws = self.ensure_tab(tw.tab, tw.spec, tw.statuses)
+        header = [cell_value(c.value) for c in ws[1]]
+        positions, _ = column_positions(header, tw.spec)
+        key_col = positions[tw.key] + 1
+        keys = [cell_value(ws.cell(row=r, column=key_col).value) for r in range(2, ws.max_row + 1)]
+        placement = place(tw, header, keys)
+        date_cols = {positions[c.key] for c in tw.spec.columns if c.kind is Kind.DATE and c.key in positions}
+        for col, text in placement.new_headers.items():
+            ws.cell(row=1, column=col + 1, value=text)
+        for row, col, value in placement.cells:
+            cell = ws.cell(row=row + 1, column=col + 1, value=_xlsx_value(value))
+            if col in date_cols:
+                cell.number_format = DATE_FORMAT
+        return [
+            f"{tw.tab}: row for {key!r} is gone; its values were not written"
+            for key, _ in placement.missing_keys
+        ]
+
+    def _write_summary(self, grid: list[list[Cell]]) -> None:
+        assert self.wb is not None
+        old = self._ws(self.tabs.summary)
+        index = self.wb.sheetnames.index(self.tabs.summary) if old is not None else None
+        if old is not None:
+            self.wb.remove(old)
+        ws = self.wb.create_sheet(self.tabs.summary, index)
+        for r, row in enumerate(grid, start=1):
+            for c, value in enumerate(row, start=1):
+                ws.cell(row=r, column=c, value=_xlsx_value(value))
+        ws["A1"].font = Font(bold=True, size=14)
+        header_row = CYCLE_TABLE_HEADER_ROW + 1
+        for cell in ws[header_row]:
+            cell.font = Font(bold=True)
+            cell.fill = _fill(HEADER_FILL)
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions["A"].width = 16
+        ws.column_dimensions["B"].width = 34
+        ws.column_dimensions["C"].width = 18
+        cycles = 0
+        while header_row + cycles + 1 <= len(grid) and len(grid[header_row + cycles]) > 1:
+            cycles += 1
+        if cycles:
+            chart = BarChart()
+            chart.type = "col"
+            chart.grouping = "stacked"
+            chart.overlap = 100
+            chart.title = "สถานะโรงเรียนในแต่ละรอบ"
+            chart.y_axis.title = "จำนวนโรงเรียน"
+            first = CYCLE_TABLE_FIRST_STATUS_COL + 1
+            data = Reference(
+                ws,
+                min_col=first,
+                max_col=first + len(STATUS_KEYS) - 1,
+                min_row=header_row,
+                max_row=header_row + cycles,
+            )
+            chart.add_data(data, titles_from_data=True)
+            chart.set_categories(
+                Reference(ws, min_col=1, min_row=header_row + 1, max_row=header_row + cycles)
+            )
+            for series, status in zip(chart.series, CYCLE_STATUSES, strict=False):
+                series.graphicalProperties.solidFill = status.fill or "FFFFFF"
+                series.graphicalProperties.line.solidFill = "999999"
+            chart.height, chart.width = 9, 18
+            ws.add_chart(chart, f"A{len(grid) + 3}")
+
+    def commit(self) -> None:
+        assert self.wb is not None
+        if self._pending_log:
+            ws = self.ensure_tab(self.tabs.log, LOG)
+            positions, _ = column_positions([cell_value(c.value) for c in ws[1]], LOG)
+            start = ws.max_row + 1
+            for i, entry in enumerate(self._pending_log):
+                for key, value in entry.items():
+                    if key in positions:
+                        ws.cell(row=start + i, column=positions[key] + 1, value=_xlsx_value(value))
+        if self._stat is not None and self.path.exists():
+            st = self.path.stat()
+            if (st.st_mtime_ns, st.st_size) != self._stat:
+                raise WorkbookError(
+                    f"{self.path} changed on disk while the sync ran (saved from Excel or LibreOffice?); "
+                    f"nothing was written to it. Close it and run the sync again"
+                )
+        save_atomically(self.wb, self.path)
+        self.journal_path.unlink(missing_ok=True)
+        self._pending_log = []
+        st = self.path.stat()
+        self._stat = (st.st_mtime_ns, st.st_size)
+
+    def row_link(self, tab: str, row: int) -> str:
+        return f"แท็บ {tab} แถว {row}" if row else ""
+
+
+def _key_at(positions: dict[str, int], col: int) -> str:
+    return next(k for k, v in positions.items() if v == col)
+
+
+def _xlsx_value(value: Cell) -> Cell:
+    # openpyxl refuses control characters; they are never meaningful in a cell.
+    if isinstance(value, str):
+        return "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32)
+    return value
+
+
+def save_atomically(wb: Workbook, path: Path) -> None:
+    """Write to a temporary file beside the target, then rename: a crash never leaves half a workbook."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,409 @@
+"""The `sheets-sync` command: a thin shell over the core. Data on stdout, progress on stderr."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sheets_sync import __version__
+from sheets_sync.config import CONFIG_ENV, Config, load_config
+from sheets_sync.errors import SheetsSyncError
+from sheets_sync.evaluate import Evaluation, evaluate
+from sheets_sync.newyear import HELP_TABLE
+from sheets_sync.thaidates import today_in
+
+F = Callable[..., Any]
+
+
+class Context:
+    def __init__(self, config_path: str | None, quiet: bool) -> None:
+        self.config_path = config_path
+        self.quiet = quiet
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def progress(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def today(self, override: dt.datetime | None) -> dt.date:
+        return override.date() if override else today_in(self.config.zone)
+
+
+def common_options(func: F) -> F:
+    """--config and --quiet on every command; SheetsSyncError becomes one line and exit 1."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help=f"Config file (default: ${CONFIG_ENV}, then ./sheets-sync.toml).",
+    )
+    @click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr.")
+    @functools.wraps(func)
+    def wrapper(config_path: str | None, quiet: bool, **kwargs: Any) -> Any:
+        ctx = Context(config_path, quiet)
+        try:
+            return func(ctx, **kwargs)
+        except SheetsSyncError as exc:
+            if os.environ.get("SHEETS_SYNC_RAISE"):
+                raise
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+today_option = click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Act as if today were this date (YYYY-MM-DD); default: today in the office's time zone.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sheets-sync")
+def cli() -> None:
+    """Keep every school of an Educational Service Area reporting to DMC, B-OBEC and EMIS on time.
+
+    A shared workbook (a Google Sheet, or a local .xlsx) is the record: schools tick boxes, the
+    officer certifies, and `sheets-sync sync` checks every row, writes statuses and colors, and
+    emails each school one Thai reminder with everything it still owes, plus a digest to the officer.
+
+    Try it with no account: `sheets-sync demo`.
+    """
+
+
+def _backend(ctx: Context) -> Any:
+    from sheets_sync.sync import make_backend
+
+    return make_backend(ctx.config)
+
+
+def _evaluate(ctx: Context, today: dt.datetime | None) -> Evaluation:
+    backend = _backend(ctx)
+    return evaluate(backend.read(), ctx.config, ctx.today(today))
+
+
+@cli.command()
+@common_options
+def init(ctx: Context) -> None:
+    """Create the workbook with every tab, header, checkbox and color.
+
+    On an existing workbook only what is missing is added: tabs, headers the sync owns, formats.
+    Nothing a person typed is changed. Run it again at any time.
+    """
+    from sheets_sync.provision import init_plan
+
+    backend = _backend(ctx)
+    with backend.lock():
+        created = _start_if_missing(backend)
+        backend.read()
+        plan = init_plan(ctx.config)
+        backend.prepare(plan)
+        backend.commit()
+    where = getattr(backend, "path", None) or ctx.config.workbook.spreadsheet_id
+    click.echo(f"{'created' if created else 'checked'} {where}")
+
+
+def _start_if_missing(backend: Any) -> bool:
+    path = getattr(backend, "path", None)
+    if path is not None and not Path(path).exists():
+        backend.start_empty()
+        return True
+    return False
+
+
+@cli.command("new-year")
+@click.argument("year", type=int)
+@click.option("--skip-existing", is_flag=True, help="Add only the cycles that are not there yet.")
+@common_options
+def new_year(ctx: Context, year: int, skip_existing: bool) -> None:
+    """Add the five default cycles of academic YEAR (Buddhist Era, e.g. 2569).
+
+    \b
+    The academic year starts on 16 May. Default dates (change them in the sheet):
+    {table}
+    certify_by is due_on + 5 days. A cycle id that exists already is refused.
+    """
+    from sheets_sync.provision import new_year_plan
+
+    backend = _backend(ctx)
+    with backend.lock():
+        plan, added = new_year_plan(backend.read(), ctx.config, year, skip_existing)
+        if added:
+            backend.write(plan)
+            backend.commit()
+    click.echo(f"added {len(added)} cycles: {', '.join(added)}" if added else "nothing to add")
+
+
+new_year.help = (new_year.help or "").replace("{table}", HELP_TABLE)
+
+
+@cli.command("import-schools")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@common_options
+def import_schools(ctx: Context, file: Path, dry_run: bool) -> None:
+    """Add or update schools from FILE (.csv in UTF-8, or .xlsx), matched by school code.
+
+    Headers are matched like the workbook's (Thai label or English key). Rows with problems are
+    listed and skipped; every other row is added or updated. Schools are never deleted.
+    """
+    from sheets_sync.provision import import_plan, read_rows_file
+
+    rows = read_rows_file(file)
+    backend = _backend(ctx)
+    with backend.lock():
+        result = import_plan(backend.read(), ctx.config, rows, file.name)
+        if not dry_run and (result.added or result.updated):
+            backend.write(result.plan)
+            backend.commit()
+    for p in result.problems:
+        click.echo(f"skipped: {p}", err=True)
+    verb = "would add" if dry_run else "added"
+    click.echo(f"{verb} {len(result.added)}, updated {len(result.updated)}, unchanged {result.unchanged}, "
+               f"skipped {len({p.row for p in result.problems})}")  # fmt: skip
+
+
+@cli.command()
+@today_option
+@click.option("--dry-run", is_flag=True, help="Print the emails that would go out; write and send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON instead of a table.")
+@common_options
+def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) -> None:
+    """Check every row, write statuses and colors, send today's reminders and the digest.
+
+    Safe to run many times a day: a school gets at most one email a day, and a reminder step
+    that was sent is never sent again (the log tab remembers).
+    """
+    from sheets_sync.run_summary import text_summary, write_step_summary
+    from sheets_sync.sync import make_backend, make_transport, run_sync
+
+    config = ctx.config
+    day = ctx.today(today)
+    backend = make_backend(config)
+    transport = make_transport(config, day, dry_run, lambda line: click.echo(line))
+    result = run_sync(config, backend, transport, day, dry_run=dry_run, echo=ctx.progress)
+    if as_json:
+        click.echo(json.dumps(_sync_json(result), ensure_ascii=False, indent=2))
+    else:
+        click.echo(text_summary(result))
+        outbox = getattr(transport, "written", None)
+        if outbox:
+            click.echo(f"outbox: {config.email.outbox_dir / 'index.html'}")
+    if not dry_run:
+        write_step_summary(result)
+    ctx.progress(f"done in {result.seconds:.2f}s")
+    if result.mail_error:
+        raise click.ClickException(result.mail_error)
+
+
+def _sync_json(result: Any) -> dict[str, Any]:
+    from sheets_sync.summary import gcode_counts
+
+    ev = result.evaluation
+    return {
+        "today": ev.today.isoformat(),
+        "cycles": {cs.result.cycle.cycle_id: cs.total.as_dict() for cs in result.summaries},
+        "gcode": gcode_counts(ev),
+        "messages": [m.as_dict() for m in result.messages],
+        "problems": len(ev.problems),
+        "warnings": result.warnings,
+        "seconds": round(result.seconds, 3),
+    }
+
+
+@cli.command()
+@today_option
+@click.option("--json", "as_json", is_flag=True, help="Every school's status key and days late, as JSON.")
+@common_options
+def status(ctx: Context, today: dt.datetime | None, as_json: bool) -> None:
+    """Show each cycle's counts by status (reads only; writes and sends nothing)."""
+    from sheets_sync.run_summary import status_table
+    from sheets_sync.summary import gcode_counts, summarize
+
+    ev = _evaluate(ctx, today)
+    summaries = summarize(ev)
+    if as_json:
+        click.echo(json.dumps(status_json(ev, summaries), ensure_ascii=False, indent=2))
+        return
+    click.echo(status_table(summaries))
+    if ev.requests:
+        counts = gcode_counts(ev)
+        click.echo("G-code: " + ", ".join(f"{k} {n}" for k, n in counts.items() if n))
+
+
+def status_json(ev: Evaluation, summaries: list[Any]) -> dict[str, Any]:
+    """The numbers `status --json` prints (the report uses the same)."""
+    from sheets_sync.summary import gcode_counts
+
+    cycles = []
+    for cs in summaries:
+        cycle = cs.result.cycle
+        cycles.append(
+            {
+                "cycle_id": cycle.cycle_id,
+                "system": cycle.system,
+                "title": cycle.display_title,
+                "opens_on": cycle.opens_on.isoformat(),
+                "due_on": cycle.due_on.isoformat(),
+                "certify_by": cycle.certify_by.isoformat() if cycle.certify_by else None,
+                **cs.total.as_dict(),
+                "districts": {d: c.as_dict() for d, c in cs.districts.items()},
+                "schools": [
+                    {
+                        "school_code": e.school_code,
+                        "status": e.status.key,
+                        "days_late": e.status.days_late,
+                        "late": e.status.late,
+                        "needs_help": e.status.needs_help,
+                        "problems": len(e.problems),
+                    }
+                    for e in cs.result.entries
+                    if e.occurrence == 0
+                ],
+            }
+        )
+    return {
+        "today": ev.today.isoformat(),
+        "cycles": cycles,
+        "gcode": {
+            "counts": gcode_counts(ev),
+            "requests": [
+                {
+                    "request_id": r.request.request_id,
+                    "status": r.status.key,
+                    "waiting_days": r.status.waiting_days,
+                }
+                for r in ev.requests
+            ],
+        },
+        "problems": len(ev.problems),
+    }
+
+
+@cli.command()
+@today_option
+@click.option("--json", "as_json", is_flag=True, help="Problems as a JSON list.")
+@common_options
+def validate(ctx: Context, today: dt.datetime | None, as_json: bool) -> None:
+    """List every problem in the workbook by tab, row and column; exit 1 when there is any."""
+    ev = _evaluate(ctx, today)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [{"tab": p.tab, "row": p.row, "column": p.column, "message": p.message} for p in ev.problems],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        for p in ev.problems:
+            click.echo(str(p))
+        ctx.progress(f"{len(ev.problems)} problems")
+    if ev.problems:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("school_code")
+@today_option
+@click.option("--html", "as_html", is_flag=True, help="Print the HTML part instead of the text part.")
+@common_options
+def preview(ctx: Context, school_code: str, today: dt.datetime | None, as_html: bool) -> None:
+    """Show the email SCHOOL_CODE would get today (sends and writes nothing)."""
+    from sheets_sync.cells import CellError, code
+    from sheets_sync.mail.render import Renderer
+
+    try:
+        wanted = code(school_code)
+    except CellError:
+        raise click.BadParameter("a school code has 10 digits", param_hint="SCHOOL_CODE") from None
+    backend = _backend(ctx)
+    ev = evaluate(backend.read(), ctx.config, ctx.today(today))
+    if wanted not in ev.schools_by_code:
+        raise click.ClickException(f"school {wanted} is not in tab {ctx.config.tabs.schools!r}")
+    reminder = next((r for r in ev.reminders if r.school.code == wanted), None)
+    if reminder is None:
+        click.echo(f"no email due today for {wanted} (nothing owed, already sent, or not a sending day)")
+        return
+    rendered = Renderer(ctx.config, backend.row_link).school(reminder, ev.today)
+    msg = rendered.message
+    for header in ("From", "To", "Cc", "Reply-To", "Subject"):
+        if msg.get(header):
+            click.echo(f"{header}: {msg[header]}")
+    click.echo("")
+    body = msg.get_body(preferencelist=("html",) if as_html else ("plain",))
+    click.echo(body.get_content() if body is not None else "")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default="sheets-sync-demo")
+@click.option(
+    "--fresh", is_flag=True, help="Start the demo over (deletes FOLDER's workbook, log and outbox)."
+)
+@common_options
+def demo(ctx: Context, folder: Path, fresh: bool) -> None:
+    """Make a demo office in FOLDER (default ./sheets-sync-demo) and run its sync.
+
+    About 40 made-up schools in four districts, the 2569 cycles, a mix of ticks and a few
+    mistakes, synced as of 11 November 2569 (the day after DMC round 2 was due). The emails
+    go to FOLDER/outbox (open index.html). Run it again: nothing new is sent the same day.
+    """
+    from sheets_sync.demo import DEMO_TODAY, create_demo
+    from sheets_sync.run_summary import text_summary
+    from sheets_sync.sync import make_backend, make_transport, run_sync
+
+    config_path = folder / "sheets-sync.toml"
+    if fresh and folder.exists():
+        for name in ("workbook.xlsx", "workbook.xlsx.journal", "outbox"):
+            target = folder / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+    if not (folder / "workbook.xlsx").exists():
+        ctx.progress(f"creating the demo in {folder}/")
+        create_demo(folder)
+    config = load_config(config_path)
+    backend = make_backend(config)
+    transport = make_transport(config, DEMO_TODAY, False, click.echo)
+    result = run_sync(config, backend, transport, DEMO_TODAY, echo=ctx.progress)
+    click.echo(text_summary(result))
+    click.echo("")
+    click.echo(f"workbook: {config.workbook.path}")
+    click.echo(f"emails:   {config.email.outbox_dir / 'index.html'}  ({len(result.messages)} new this run)")
+    click.echo(f"next:     sheets-sync status --config {config_path} --today {DEMO_TODAY.isoformat()}")
+
+
+@cli.command()
+@common_options
+def doctor(ctx: Context) -> None:
+    """Check the config, the credentials, the workbook and the mail server; one line per check."""
+    from sheets_sync.doctor import run_checks
+
+    failed = 0
+    for check in run_checks(ctx.config_path):
+        mark = "ok  " if check.ok else "FAIL"
+        click.echo(f"{mark} {check.name}: {check.detail}")
+        failed += not check.ok
+    if failed:
+        sys.exit(1)
+
+
+def main() -> None:
+    cli(prog_name="sheets-sync")

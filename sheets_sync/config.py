@@ -1,0 +1,256 @@
+"""Settings from a TOML file: every key checked, every mistake one line naming the key and the file."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sheets_sync.errors import ConfigError
+
+CONFIG_ENV = "SHEETS_SYNC_CONFIG"
+DEFAULT_CONFIG_NAME = "sheets-sync.toml"
+
+
+@dataclass(frozen=True)
+class TabNames:
+    schools: str = "โรงเรียน"
+    cycles: str = "รอบรายงาน"
+    gcode: str = "G-code"
+    log: str = "บันทึกการแจ้งเตือน"
+    summary: str = "สรุป"
+
+
+@dataclass(frozen=True)
+class WorkbookSettings:
+    backend: str = "xlsx"
+    path: Path = Path("workbook.xlsx")
+    spreadsheet_id: str = ""
+    credentials_env: str = "GOOGLE_SERVICE_ACCOUNT_JSON"
+    credentials_file: str = ""
+    api_endpoint: str = "https://sheets.googleapis.com"
+    protect_rows_by_school: bool = False
+    retry_max_attempts: int = 5
+    retry_max_wait_seconds: float = 60.0
+    timeout_seconds: float = 60.0
+    lock_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class OfficeSettings:
+    name: str = "สำนักงานเขตพื้นที่การศึกษา"
+    officer_name: str = ""
+    officer_email: str = ""
+    timezone: str = "Asia/Bangkok"
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    before_days: tuple[int, ...] = (7, 3, 1)
+    overdue_every_days: int = 3
+    escalate_after_days: int = 7
+    send_on_holidays: bool = False
+    announce_on_open: bool = True
+
+
+@dataclass(frozen=True)
+class GcodeSettings:
+    verify_within_days: int = 7
+    dmc_within_days: int = 7
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    transport: str = "outbox"
+    outbox_dir: Path = Path("outbox")
+    from_address: str = "sheets-sync@localhost"
+    reply_to: str = ""
+    sheet_url: str = ""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password_env: str = "SHEETS_SYNC_SMTP_PASSWORD"
+    timeout_seconds: float = 30.0
+    max_messages_per_run: int = 400
+    retry_attempts: int = 3
+    retry_backoff_seconds: float = 2.0
+    log_batch_size: int = 10
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of one ESA's sync; built by `load_config` or directly in tests."""
+
+    workbook: WorkbookSettings = field(default_factory=WorkbookSettings)
+    tabs: TabNames = field(default_factory=TabNames)
+    office: OfficeSettings = field(default_factory=OfficeSettings)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    gcode: GcodeSettings = field(default_factory=GcodeSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    source: Path | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.office.timezone)
+
+    @property
+    def reply_to(self) -> str:
+        return self.email.reply_to or self.office.officer_email
+
+
+_SECTIONS: dict[str, type] = {
+    "workbook": WorkbookSettings,
+    "tabs": TabNames,
+    "office": OfficeSettings,
+    "reminders": ReminderSettings,
+    "gcode": GcodeSettings,
+    "email": EmailSettings,
+    "smtp": SmtpSettings,
+}
+# TOML keys that are Python keywords or clash with other names.
+_KEY_ALIASES = {("email", "from"): "from_address"}
+_CHOICES = {
+    ("workbook", "backend"): ("xlsx", "gsheets"),
+    ("email", "transport"): ("outbox", "smtp", "dry-run"),
+    ("smtp", "security"): ("starttls", "ssl", "none"),
+}
+_SECRET_KEYS = {"password", "smtp_password", "private_key", "credentials_json", "service_account_json"}
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """The config file to use: --config, then $SHEETS_SYNC_CONFIG, then ./sheets-sync.toml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    return Path(DEFAULT_CONFIG_NAME)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and check a config file; relative paths inside it are taken from the file's folder."""
+    config_path = find_config_path(path)
+    if not config_path.exists():
+        raise ConfigError(
+            f"{config_path}: config file not found. Pass --config FILE, set {CONFIG_ENV}, "
+            f"or run 'sheets-sync demo' to see a working example"
+        )
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_path}: cannot be read: {exc}") from None
+    return parse_config(raw, config_path)
+
+
+def parse_config(raw: dict[str, Any], source: Path) -> Config:
+    """Turn parsed TOML into a Config, naming the first wrong key with the file."""
+    base = source.parent
+    sections: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in _SECTIONS:
+            raise ConfigError(f"{source}: unknown section [{name}]{_suggest(name, _SECTIONS)}")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table of settings")
+        sections[name] = _parse_section(name, value, source, base)
+    config = Config(source=source, **sections)
+    _check(config, source)
+    return config
+
+
+def _parse_section(name: str, values: dict[str, Any], source: Path, base: Path) -> Any:
+    cls = _SECTIONS[name]
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        attr = _KEY_ALIASES.get((name, key), key)
+        where = f"{source}: [{name}] {key}"
+        if key.lower() in _SECRET_KEYS:
+            raise ConfigError(
+                f"{where}: secrets never go in the config file; put it in an environment variable "
+                f"(see password_env / credentials_env)"
+            )
+        if attr not in known:
+            public = [_public_key(name, k) for k in known]
+            raise ConfigError(f"{where}: unknown setting{_suggest(key, public)}")
+        default = known[attr].default
+        kwargs[attr] = _coerce(where, value, default, base)
+        choices = _CHOICES.get((name, key))
+        if choices and kwargs[attr] not in choices:
+            raise ConfigError(f"{where} = {value!r}: must be one of {', '.join(choices)}")
+    return cls(**kwargs)
+
+
+def _public_key(section: str, attr: str) -> str:
+    for (sec, key), alias in _KEY_ALIASES.items():
+        if sec == section and alias == attr:
+            return key
+    return attr
+
+
+def _coerce(where: str, value: Any, default: Any, base: Path) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} = {value!r}: must be true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{where} = {value!r}: must be a whole number, 0 or more")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"{where} = {value!r}: must be a number, 0 or more")
+        return float(value)
+    if isinstance(default, Path):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where} = {value!r}: must be a file or folder path in quotes")
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else base / path
+    if isinstance(default, tuple):
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        ):
+            raise ConfigError(f"{where} = {value!r}: must be a list of whole numbers above 0, e.g. [7, 3, 1]")
+        return tuple(sorted(set(value), reverse=True))
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} = {value!r}: must be text in quotes")
+    return value.strip()
+
+
+def _check(config: Config, source: Path) -> None:
+    try:
+        ZoneInfo(config.office.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{source}: [office] timezone = {config.office.timezone!r}: unknown time zone, e.g. 'Asia/Bangkok'"
+        ) from None
+    if config.workbook.backend == "gsheets" and not config.workbook.spreadsheet_id:
+        raise ConfigError(
+            f'{source}: [workbook] spreadsheet_id is required with backend = "gsheets" '
+            f"(the long id in the sheet's address, between /d/ and /edit)"
+        )
+    if config.reminders.overdue_every_days < 1:
+        raise ConfigError(f"{source}: [reminders] overdue_every_days must be 1 or more")
+    for key in ("from", "reply_to"):
+        attr = _KEY_ALIASES.get(("email", key), key)
+        value = getattr(config.email, attr)
+        if "\n" in value or "\r" in value:
+            raise ConfigError(f"{source}: [email] {key} must be on one line")
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -1,0 +1,75 @@
+"""`sheets-sync doctor`: every deployment check, one line each, with the fix for each failure."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+from sheets_sync.config import Config, load_config
+from sheets_sync.errors import SheetsSyncError
+from sheets_sync.evaluate import evaluate
+from sheets_sync.thaidates import today_in
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(config_path: str | None) -> list[Check]:
+    """Config, then workbook (credentials, tabs, headers), then mail; later checks need the earlier ones."""
+    try:
+        config = load_config(config_path)
+    except SheetsSyncError as exc:
+        return [Check("config", False, str(exc))]
+    checks = [Check("config", True, str(config.source))]
+    checks.append(_workbook(config))
+    checks.append(_mail(config))
+    return checks
+
+
+def _workbook(config: Config) -> Check:
+    from sheets_sync.sync import make_backend
+
+    try:
+        backend = make_backend(config)
+        ev = evaluate(backend.read(), config, today_in(config.zone))
+    except SheetsSyncError as exc:
+        return Check("workbook", False, str(exc))
+    where = config.workbook.spreadsheet_id or str(config.workbook.path)
+    note = f"; {len(ev.problems)} problems (run 'sheets-sync validate')" if ev.problems else ""
+    return Check(
+        "workbook",
+        True,
+        f"{config.workbook.backend} {where}: {len(ev.schools)} schools, {len(ev.cycles)} cycles, "
+        f"every required tab and header present{note}",
+    )
+
+
+def _mail(config: Config) -> Check:
+    transport = config.email.transport
+    if transport == "dry-run":
+        return Check("mail", True, "dry-run: nothing is sent")
+    if transport == "outbox":
+        folder = config.email.outbox_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
+                pass
+        except OSError as exc:
+            return Check(
+                "mail", False, f"outbox {folder} is not writable ({exc.strerror}); set [email] outbox_dir"
+            )
+        return Check("mail", True, f"outbox {folder} (emails are written there, not sent)")
+    from sheets_sync.mail.smtp import SmtpTransport, password_from_env
+
+    try:
+        line = SmtpTransport(config.smtp, password_from_env(config.smtp)).check_login()
+    except SheetsSyncError as exc:
+        return Check("mail", False, str(exc))
+    if config.smtp.username and not os.environ.get(config.smtp.password_env):
+        return Check("mail", False, f"${config.smtp.password_env} is not set")
+    return Check("mail", True, line)

@@ -1,0 +1,285 @@
+"""The functional core: (workbook snapshot, config, today) → statuses, problems and today's reminders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sheets_sync.cells import Cell
+from sheets_sync.config import Config
+from sheets_sync.errors import WorkbookError
+from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
+from sheets_sync.parse import parse_cycle_entries, parse_cycles, parse_gcode, parse_log, parse_schools
+from sheets_sync.reminders import (
+    Memory,
+    Owed,
+    OwedRequest,
+    SchoolReminder,
+    decide_school,
+    digest_due,
+)
+from sheets_sync.schema import CYCLE_TAB, CYCLES, GCODE, LOG, SCHOOLS, TabSpec
+from sheets_sync.status import CycleStatus, GcodeStatus, cycle_status, gcode_status
+from sheets_sync.table import Table
+from sheets_sync.thaidates import SendingDays
+from sheets_sync.validate import (
+    bad_cycle_ids,
+    usable_emails,
+    validate_cycles,
+    validate_entry,
+    validate_gcode,
+    validate_schools,
+)
+
+Snapshot = dict[str, list[list[Cell]]]
+
+
+@dataclass
+class EntryResult:
+    """One row of a cycle tab after evaluation (`row` is None for a school the sync will append)."""
+
+    school_code: str
+    occurrence: int
+    row: int | None
+    school: School | None
+    status: CycleStatus
+    problems: list[Problem]
+    entry: CycleEntry | None = None
+
+
+@dataclass
+class CycleResult:
+    cycle: Cycle
+    tab_exists: bool
+    processed: bool
+    entries: list[EntryResult] = field(default_factory=list)
+
+    @property
+    def new_entries(self) -> list[EntryResult]:
+        return [e for e in self.entries if e.row is None]
+
+
+@dataclass
+class RequestResult:
+    request: GcodeRequest
+    status: GcodeStatus
+    problems: list[Problem]
+
+
+@dataclass
+class Evaluation:
+    """Everything the shell needs to write the workbook and send today's mail."""
+
+    today: dt.date
+    config: Config
+    schools: list[School]
+    cycles: list[Cycle]
+    cycle_results: list[CycleResult]
+    requests: list[RequestResult]
+    gcode_tab_exists: bool
+    gcode_processed: bool
+    log_tab_exists: bool
+    log: list[LogRecord]
+    problems: list[Problem]
+    reminders: list[SchoolReminder]
+    digest_due: bool
+    existing_tabs: list[str]
+
+    @property
+    def schools_by_code(self) -> dict[str, School]:
+        return {s.code: s for s in self.schools}
+
+
+def _labels(table: Table) -> dict[str, str]:
+    return {c.key: table.label(c.key) for c in table.spec.columns}
+
+
+def _require(table: Table, what: str) -> None:
+    for col in table.missing_required:
+        raise WorkbookError(
+            f"tab {table.name!r}: required column {col.label!r} ({col.key}) not found in row 1; "
+            f"add that header or run 'sheets-sync init' to create the tab"
+        )
+
+
+def _table(snapshot: Snapshot, name: str, spec: TabSpec) -> Table | None:
+    rows = snapshot.get(name)
+    return None if rows is None else Table.read(name, rows, spec)
+
+
+def _tab_problem(table: Table) -> list[Problem]:
+    """A cycle or G-code tab whose people columns are missing is skipped, and said so."""
+    return [
+        Problem(
+            table.name, 1, col.label, f"ไม่พบคอลัมน์ {col.label!r} ({col.key}) ในแถวหัวตาราง แท็บนี้จึงไม่ถูกประมวลผล"
+        )
+        for col in table.missing_required
+    ]
+
+
+def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
+    """Parse, validate and decide; raises WorkbookError only when the schools or cycles tab is unusable."""
+    names = config.tabs
+    schools_table = _table(snapshot, names.schools, SCHOOLS)
+    cycles_table = _table(snapshot, names.cycles, CYCLES)
+    if schools_table is None or cycles_table is None:
+        missing = names.schools if schools_table is None else names.cycles
+        raise WorkbookError(f"tab {missing!r} not found in the workbook; run 'sheets-sync init' to create it")
+    _require(schools_table, "schools")
+    _require(cycles_table, "cycles")
+    problems: list[Problem] = schools_table.problems + cycles_table.problems
+
+    schools, school_problems = parse_schools(schools_table)
+    problems += school_problems + validate_schools(names.schools, schools, _labels(schools_table))
+    by_code: dict[str, School] = {}
+    for s in schools:
+        by_code.setdefault(s.code, s)
+
+    cycles, cycle_problems = parse_cycles(cycles_table)
+    reserved = {n.casefold() for n in (names.schools, names.cycles, names.gcode, names.log, names.summary)}
+    cycle_problems += validate_cycles(names.cycles, cycles, _labels(cycles_table), reserved)
+    problems += cycle_problems
+    skip = bad_cycle_ids(cycles, cycle_problems, names.cycles)
+    seen_ids: set[str] = set()
+    usable: list[Cycle] = []
+    for c in cycles:
+        if c.cycle_id not in skip and c.cycle_id not in seen_ids:
+            usable.append(c)
+        seen_ids.add(c.cycle_id)
+
+    rules = config.reminders
+    cycle_results: list[CycleResult] = []
+    for cycle in usable:
+        result = _evaluate_cycle(snapshot, cycle, by_code, schools, today, rules.before_days)
+        problems += [p for e in result.entries for p in e.problems]
+        table = _table(snapshot, cycle.cycle_id, CYCLE_TAB)
+        if table is not None:
+            problems += table.problems + _tab_problem(table)
+        cycle_results.append(result)
+
+    gcode_table = _table(snapshot, names.gcode, GCODE)
+    requests: list[RequestResult] = []
+    gcode_processed = gcode_table is None or not gcode_table.missing_required
+    if gcode_table is not None:
+        problems += gcode_table.problems + _tab_problem(gcode_table)
+        if gcode_processed:
+            requests = _evaluate_gcode(gcode_table, by_code, today, config)
+            problems += [p for r in requests for p in r.problems]
+
+    log_table = _table(snapshot, names.log, LOG)
+    log = parse_log(log_table) if log_table is not None else []
+    memory = Memory.from_log(log)
+    days = SendingDays(rules.send_on_holidays)
+    reminders = _decide(schools, cycle_results, requests, memory, today, config, days)
+
+    return Evaluation(
+        today=today,
+        config=config,
+        schools=schools,
+        cycles=usable,
+        cycle_results=cycle_results,
+        requests=requests,
+        gcode_tab_exists=gcode_table is not None,
+        gcode_processed=gcode_processed,
+        log_tab_exists=log_table is not None,
+        log=log,
+        problems=sorted(set(problems), key=lambda p: (p.tab, p.row, p.column, p.message)),
+        reminders=reminders,
+        digest_due=digest_due(memory, today, days),
+        existing_tabs=list(snapshot),
+    )
+
+
+def _evaluate_cycle(
+    snapshot: Snapshot,
+    cycle: Cycle,
+    by_code: dict[str, School],
+    schools: list[School],
+    today: dt.date,
+    before_days: tuple[int, ...],
+) -> CycleResult:
+    table = _table(snapshot, cycle.cycle_id, CYCLE_TAB)
+    if table is None and today < cycle.opens_on:
+        # The tab is created on the day the cycle opens.
+        return CycleResult(cycle, tab_exists=False, processed=False)
+    if table is not None and table.missing_required:
+        return CycleResult(cycle, tab_exists=True, processed=False)
+    result = CycleResult(cycle, tab_exists=table is not None, processed=True)
+    present: set[str] = set()
+    if table is not None:
+        labels = _labels(table)
+        for entry in parse_cycle_entries(table):
+            school = by_code.get(entry.school_code)
+            active = school is not None and school.active
+            status = cycle_status(cycle, entry, today, before_days, school_active=active)
+            problems = validate_entry(table.name, entry, by_code, labels)
+            result.entries.append(
+                EntryResult(entry.school_code, entry.occurrence, entry.row, school, status, problems, entry)
+            )
+            present.add(entry.school_code)
+    for school in schools:
+        if school.active and school.code not in present:
+            present.add(school.code)
+            blank = CycleEntry(school.code, row=0)
+            status = cycle_status(cycle, blank, today, before_days)
+            result.entries.append(EntryResult(school.code, 0, None, school, status, [], blank))
+    return result
+
+
+def _evaluate_gcode(
+    table: Table, by_code: dict[str, School], today: dt.date, config: Config
+) -> list[RequestResult]:
+    requests = parse_gcode(table)
+    problems = validate_gcode(table.name, requests, by_code, _labels(table), today)
+    by_row: dict[int, list[Problem]] = {}
+    for p in problems:
+        by_row.setdefault(p.row, []).append(p)
+    results = []
+    for q in requests:
+        row_problems = by_row.get(q.row, [])
+        status = gcode_status(q, today, config.gcode, invalid=bool(row_problems))
+        results.append(RequestResult(q, status, row_problems))
+    return results
+
+
+def _decide(
+    schools: list[School],
+    cycle_results: list[CycleResult],
+    requests: list[RequestResult],
+    memory: Memory,
+    today: dt.date,
+    config: Config,
+    days: SendingDays,
+) -> list[SchoolReminder]:
+    owed: dict[str, list[Owed]] = {}
+    for cr in cycle_results:
+        if not cr.processed:
+            continue
+        for e in cr.entries:
+            if e.occurrence == 0 and e.school is not None and e.status.owes:
+                owed.setdefault(e.school_code, []).append(Owed(cr.cycle, e.status, e.row or 0))
+    waiting: dict[str, list[OwedRequest]] = {}
+    for r in requests:
+        if r.status.school_owes:
+            waiting.setdefault(r.request.school_code, []).append(OwedRequest(r.request, r.status))
+    reminders = []
+    seen: set[str] = set()
+    for school in schools:
+        if school.code in seen:
+            continue
+        seen.add(school.code)
+        if not usable_emails(school.contact_emails):
+            continue
+        reminder = decide_school(
+            school,
+            owed.get(school.code, []),
+            waiting.get(school.code, []),
+            memory,
+            today,
+            config.reminders,
+            config.gcode,
+            days,
+        )
+        if reminder is not None:
+            reminders.append(reminder)
+    return reminders

@@ -1,0 +1,1 @@
+"""Email: rendering reminders and digests, and the transports that deliver them."""

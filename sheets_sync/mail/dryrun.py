@@ -1,0 +1,33 @@
+"""The dry-run transport: renders and prints what would be sent; sends and records nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import EmailMessage
+
+from sheets_sync.mail.transport import Delivery
+
+
+class DryRunTransport:
+    name = "dry-run"
+
+    def __init__(self, echo: Callable[[str], None]) -> None:
+        self.echo = echo
+        self.count = 0
+
+    def open(self) -> None:
+        pass
+
+    def send(self, message: EmailMessage) -> Delivery:
+        self.count += 1
+        body = message.get_body(preferencelist=("plain",))
+        self.echo(f"--- message {self.count} ---")
+        for header in ("To", "Cc", "Subject", "Message-ID"):
+            if message.get(header):
+                self.echo(f"{header}: {message[header]}")
+        self.echo("")
+        self.echo(body.get_content().rstrip() if body is not None else "")
+        return Delivery("dry_run")
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,96 @@
+"""The outbox transport: each message as an .eml file, plus an index.html to preview them in a browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import os
+import re
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+
+from sheets_sync.mail.transport import Delivery
+
+_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def html_part(message: EmailMessage) -> str:
+    """The HTML alternative of a message, or its text wrapped in <pre>."""
+    part = message.get_body(preferencelist=("html", "plain"))
+    if part is None:
+        return ""
+    content = part.get_content()
+    return content if part.get_content_subtype() == "html" else f"<pre>{content}</pre>"
+
+
+class OutboxTransport:
+    """Writes `<outbox>/<day>/<nnn>-<kind>-<school>.eml` (and a .html preview) instead of sending."""
+
+    name = "outbox"
+
+    def __init__(self, folder: Path, day: dt.date) -> None:
+        self.folder = folder
+        self.day = day
+        self.written: list[Path] = []
+
+    def open(self) -> None:
+        (self.folder / self.day.isoformat()).mkdir(parents=True, exist_ok=True)
+
+    def send(self, message: EmailMessage) -> Delivery:
+        day_dir = self.folder / self.day.isoformat()
+        day_dir.mkdir(parents=True, exist_ok=True)
+        seq = len(list(day_dir.glob("*.eml"))) + 1
+        kind = _SAFE.sub("_", str(message.get("X-Sheets-Sync-Kind", "message")))[:20]
+        who = _SAFE.sub("_", str(message.get("X-Sheets-Sync-School", "")))[:20]
+        stem = f"{seq:03d}-{kind}" + (f"-{who}" if who else "")
+        path = day_dir / f"{stem}.eml"
+        _atomic_write(path, message.as_bytes(policy=email.policy.SMTP))
+        _atomic_write(day_dir / f"{stem}.html", html_part(message).encode("utf-8"))
+        self.written.append(path)
+        return Delivery("outbox", str(path))
+
+    def close(self) -> None:
+        if self.folder.exists():
+            write_index(self.folder)
+
+
+def read_outbox(folder: Path) -> list[dict[str, str]]:
+    """Every .eml in the outbox, newest day first, as the fields the index shows."""
+    entries = []
+    for path in sorted(folder.glob("*/*.eml"), key=lambda p: (p.parent.name, p.name), reverse=True):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        entries.append(
+            {
+                "day": path.parent.name,
+                "file": path.relative_to(folder).as_posix(),
+                "preview": path.with_suffix(".html").relative_to(folder).as_posix(),
+                "kind": str(msg.get("X-Sheets-Sync-Kind", "")),
+                "to": str(msg.get("To", "")),
+                "cc": str(msg.get("Cc", "") or ""),
+                "subject": str(msg.get("Subject", "")),
+            }
+        )
+    return entries
+
+
+def write_index(folder: Path) -> Path:
+    """Rebuild `<outbox>/index.html` from the files present."""
+    from sheets_sync.mail.render import _environment
+
+    html = _environment().get_template("outbox_index.html").render(entries=read_outbox(folder))
+    path = folder / "index.html"
+    _atomic_write(path, html.encode("utf-8"))
+    return path

@@ -1,0 +1,234 @@
+"""Where an email is rendered: Jinja templates in Thai (HTML and text) → a standard EmailMessage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from sheets_sync.config import Config
+from sheets_sync.evaluate import Evaluation
+from sheets_sync.reminders import SchoolReminder
+from sheets_sync.schema import status_label
+from sheets_sync.summary import CycleSummary, gcode_counts
+from sheets_sync.thaidates import thai_date, thai_date_short, thai_weekday
+from sheets_sync.validate import looks_personal, usable_emails
+
+HIDDEN = "(ไม่แสดง: อาจมีข้อมูลส่วนบุคคล)"
+RowLink = Callable[[str, int], str]
+
+
+def template_dir() -> Path:
+    """Templates ship inside the wheel; in a source checkout they sit at the top of the repository."""
+    packaged = Path(__file__).resolve().parent.parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+def one_line(value: object) -> str:
+    """Text from the sheet made safe for a header: line breaks and control characters become spaces."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in str(value)).split())
+
+
+def safe_note(value: str) -> str:
+    """Free text typed by a school, unless it may hold a student's personal data."""
+    return HIDDEN if value and looks_personal(value) else value
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        thai_date=thai_date,
+        thai_date_short=thai_date_short,
+        thai_weekday=thai_weekday,
+        status_label=status_label,
+        safe_note=safe_note,
+    )
+    return env
+
+
+@dataclass(frozen=True)
+class Rendered:
+    message: EmailMessage
+    kind: str
+    school_code: str
+    items: tuple[str, ...]
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+
+def message_id(parts: list[str], domain: str) -> str:
+    """The same (school, day, steps) always gives the same Message-ID, so a duplicate can be traced."""
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+    return f"<{digest}@{domain}>"
+
+
+class Renderer:
+    """Renders today's messages for one office; `row_link(tab, row)` points a reader at a sheet row."""
+
+    def __init__(self, config: Config, row_link: RowLink, now: dt.datetime | None = None) -> None:
+        self.config = config
+        self.row_link = row_link
+        self.now = now or dt.datetime.now(config.zone)
+        self.env = _environment()
+        self.domain = config.email.from_address.rpartition("@")[2] or "sheets-sync.local"
+
+    def _render(self, name: str, **context: Any) -> str:
+        return self.env.get_template(name).render(office=self.config.office, config=self.config, **context)
+
+    def _message(
+        self,
+        subject: str,
+        to: tuple[str, ...],
+        cc: tuple[str, ...],
+        text: str,
+        html: str,
+        msg_id: str,
+    ) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = one_line(subject)
+        office = one_line(self.config.office.name)
+        msg["From"] = Address(display_name=office, addr_spec=self.config.email.from_address)
+        msg["To"] = ", ".join(to)
+        if cc:
+            msg["Cc"] = ", ".join(cc)
+        if self.config.reply_to:
+            msg["Reply-To"] = self.config.reply_to
+        msg["Date"] = format_datetime(self.now)
+        msg["Message-ID"] = msg_id
+        msg["X-Sheets-Sync-Kind"] = "reminder"
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
+        return msg
+
+    def school(self, reminder: SchoolReminder, today: dt.date) -> Rendered:
+        """The one email a school gets today, holding every cycle and G-code request it still owes."""
+        school = reminder.school
+        to = usable_emails(school.contact_emails)
+        cc = usable_emails(school.director_emails) if reminder.escalate else ()
+        owed = sorted(reminder.owed, key=lambda o: o.cycle.due_on)
+        steps = {s.cycle_id: s for s in reminder.steps}
+        context = {
+            "school": school,
+            "owed": owed,
+            "steps": steps,
+            "requests": reminder.requests,
+            "reminder": reminder,
+            "today": today,
+            "links": {o.cycle.cycle_id: self.row_link(o.cycle.cycle_id, o.row) for o in owed if o.row},
+            "gcode_tab": self.config.tabs.gcode,
+        }
+        subject = self._school_subject(reminder)
+        msg = self._message(
+            subject,
+            to,
+            cc,
+            self._render("school_reminder.txt", **context),
+            self._render("school_reminder.html", **context),
+            message_id([school.code, today.isoformat(), *reminder.items], self.domain),
+        )
+        msg.replace_header("X-Sheets-Sync-Kind", reminder.kind)
+        msg["X-Sheets-Sync-School"] = school.code
+        return Rendered(msg, reminder.kind, school.code, reminder.items, to, cc)
+
+    def _school_subject(self, reminder: SchoolReminder) -> str:
+        office = self.config.office.name
+        cycles = [o for o in reminder.owed if o.cycle.cycle_id in {s.cycle_id for s in reminder.steps}]
+        if reminder.kind == "announcement" and len(cycles) == 1:
+            c = cycles[0].cycle
+            return f"[{office}] เปิดระบบ {c.display_title} กำหนดส่ง {thai_date(c.due_on)}"
+        overdue = [o for o in reminder.owed if o.status.key == "overdue"]
+        if overdue:
+            worst = max(overdue, key=lambda o: o.status.days_late or 0)
+            more = f" และอีก {len(reminder.owed) - 1} รายการ" if len(reminder.owed) > 1 else ""
+            return (
+                f"[{office}] เกินกำหนด: {worst.cycle.display_title} เกินกำหนด {worst.status.days_late} วัน{more}"
+            )
+        if cycles:
+            c = min(cycles, key=lambda o: o.cycle.due_on).cycle
+            more = f" และอีก {len(reminder.owed) - 1} รายการ" if len(reminder.owed) > 1 else ""
+            return f"[{office}] แจ้งเตือน: {c.display_title} กำหนดส่ง {thai_date(c.due_on)}{more}"
+        return f"[{office}] แจ้งเตือน: คำขอเลข G รอเพิ่มข้อมูลใน DMC {len(reminder.requests)} รายการ"
+
+    def digest(
+        self,
+        ev: Evaluation,
+        summaries: list[CycleSummary],
+        sent: list[dict[str, Any]],
+        failed: list[dict[str, Any]],
+    ) -> Rendered:
+        """The officer's daily digest: what is late, who asks for help, what the officer owes."""
+        officer = usable_emails([self.config.office.officer_email])
+        overdue: list[dict[str, Any]] = []
+        help_wanted: list[dict[str, Any]] = []
+        to_certify: list[dict[str, Any]] = []
+        for cs in summaries:
+            cr = cs.result
+            for e in cr.entries:
+                if e.school is None or e.occurrence:
+                    continue
+                item: dict[str, Any] = {
+                    "cycle": cr.cycle,
+                    "entry": e,
+                    "link": self.row_link(cr.cycle.cycle_id, e.row or 0),
+                }
+                if e.status.key == "overdue":
+                    overdue.append(item)
+                if e.status.needs_help and e.status.key not in ("certified", "inactive"):
+                    help_wanted.append(item)
+                if e.status.key == "confirmed":
+                    item["late_for_officer"] = bool(cr.cycle.certify_by and ev.today > cr.cycle.certify_by)
+                    to_certify.append(item)
+        overdue.sort(key=lambda i: (-(i["entry"].status.days_late or 0), i["entry"].school_code))
+        queue = sorted(
+            (r for r in ev.requests if r.status.officer_owes),
+            key=lambda r: (r.request.requested_on or ev.today, r.request.request_id),
+        )
+        context = {
+            "ev": ev,
+            "today": ev.today,
+            "summaries": summaries,
+            "overdue": overdue,
+            "help_wanted": help_wanted,
+            "to_certify": to_certify,
+            "queue": queue,
+            "gcode_counts": gcode_counts(ev) if ev.requests else {},
+            "problems": ev.problems,
+            "sent": sent,
+            "failed": failed,
+            "row_link": self.row_link,
+        }
+        subject = (
+            f"[sheets-sync] สรุปประจำวัน{thai_weekday(ev.today)}ที่ {thai_date(ev.today)}: "
+            f"เกินกำหนด {len(overdue)} · ขอความช่วยเหลือ {len(help_wanted)} · รอเขตรับรอง {len(to_certify)}"
+        )
+        msg = self._message(
+            subject,
+            officer,
+            (),
+            self._render("digest.txt", **context),
+            self._render("digest.html", **context),
+            message_id(["digest", ev.today.isoformat()], self.domain),
+        )
+        msg.replace_header("X-Sheets-Sync-Kind", "digest")
+        return Rendered(msg, "digest", "", (f"digest:{ev.today.isoformat()}",), officer, ())

@@ -1,0 +1,115 @@
+"""The domain, as the sync sees it after reading the workbook: schools, cycles, ticks, requests, the log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """Something wrong in the workbook, located by tab, sheet row (1-based) and column header."""
+
+    tab: str
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.tab}!แถว {self.row}" if self.row else self.tab
+        return f"{where} [{self.column}]: {self.message}" if self.column else f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class School:
+    code: str
+    name: str
+    district: str = ""
+    network: str = ""
+    contact_name: str = ""
+    contact_emails: tuple[str, ...] = ()
+    director_emails: tuple[str, ...] = ()
+    phone: str = ""
+    active: bool = True
+    row: int = 0
+
+
+@dataclass(frozen=True)
+class Cycle:
+    cycle_id: str
+    system: str
+    title: str
+    opens_on: dt.date
+    due_on: dt.date
+    certify_by: dt.date | None = None
+    remind_days: tuple[int, ...] | None = None
+    active: bool = True
+    note: str = ""
+    row: int = 0
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.cycle_id
+
+
+@dataclass(frozen=True)
+class CycleEntry:
+    """One school's row in a cycle tab: the ticks people made and what the sync last wrote."""
+
+    school_code: str
+    row: int
+    occurrence: int = 0
+    submitted: bool = False
+    confirmed: bool = False
+    needs_help: bool = False
+    certified: bool = False
+    school_note: str = ""
+    submitted_seen: dt.date | None = None
+    confirmed_seen: dt.date | None = None
+    last_reminded: dt.date | None = None
+    cell_problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class GcodeRequest:
+    request_id: str
+    school_code: str
+    row: int
+    occurrence: int = 0
+    student_ref: str = ""
+    requested_on: dt.date | None = None
+    verified: bool = False
+    g_code: str = ""
+    in_dmc: bool = False
+    note: str = ""
+    verified_seen: dt.date | None = None
+    cell_problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    sent_at: str
+    run_id: str
+    kind: str
+    school_code: str
+    items: tuple[str, ...]
+    to: str
+    message_id: str
+    result: str
+
+    @property
+    def sent_on(self) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(self.sent_at[:10])
+        except ValueError:
+            return None
+
+
+@dataclass
+class CycleTab:
+    """A cycle's tab as read: its entries, or None when the tab does not exist yet."""
+
+    cycle: Cycle
+    exists: bool
+    entries: list[CycleEntry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)

@@ -1,0 +1,193 @@
+"""Turning a tab's rows into domain objects; a cell that cannot be read becomes a Problem, never a crash."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import TypeVar
+
+from sheets_sync import cells
+from sheets_sync.cells import Cell, CellError
+from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
+from sheets_sync.table import Table
+
+T = TypeVar("T")
+
+
+class RowReader:
+    """Reads one row's cells by key, collecting each failure as a Problem on that row and column."""
+
+    def __init__(self, table: Table, row: int, values: dict[str, Cell]) -> None:
+        self.table = table
+        self.row = row
+        self.values = values
+        self.problems: list[Problem] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.table.name, self.row, self.table.label(key), message))
+
+    def read(self, key: str, parse: Callable[[Cell], T], default: T) -> T:
+        if key not in self.values:
+            return default
+        try:
+            return parse(self.values[key])
+        except CellError as exc:
+            self.problem(key, str(exc))
+            return default
+
+    def text(self, key: str) -> str:
+        return cells.text(self.values.get(key))
+
+    def tick(self, key: str, default: bool = False) -> bool:
+        if key not in self.values:
+            return default
+        return self.read(key, cells.tick, default)
+
+
+def split_emails(raw: str) -> tuple[str, ...]:
+    """`a@x, b@y; c@z` as separate addresses (checked later, in validation)."""
+    return tuple(p.strip() for p in re.split(r"[,;\n]+", raw) if p.strip())
+
+
+def parse_schools(table: Table) -> tuple[list[School], list[Problem]]:
+    """Schools with a readable 10-digit code; every other row is reported."""
+    schools: list[School] = []
+    problems: list[Problem] = []
+    for row, values in table.records():
+        r = RowReader(table, row, values)
+        code = r.read("school_code", cells.code, "")
+        school = School(
+            code=code,
+            name=r.text("name"),
+            district=r.text("district"),
+            network=r.text("network"),
+            contact_name=r.text("contact_name"),
+            contact_emails=split_emails(str(values.get("contact_email") or "")),
+            director_emails=split_emails(str(values.get("director_email") or "")),
+            phone=r.text("phone"),
+            active=r.tick("active", default=True) if not cells.is_blank(values.get("active")) else True,
+            row=row,
+        )
+        problems.extend(r.problems)
+        if code:
+            schools.append(school)
+    return schools, problems
+
+
+def parse_cycles(table: Table) -> tuple[list[Cycle], list[Problem]]:
+    """Cycles with an id and both dates; the rest are reported and skipped."""
+    cycles: list[Cycle] = []
+    problems: list[Problem] = []
+    for row, values in table.records():
+        r = RowReader(table, row, values)
+        cycle_id = cells.normalize_digits(r.text("cycle_id")).upper()
+        opens_on = r.read("opens_on", cells.date, None)
+        due_on = r.read("due_on", cells.date, None)
+        if not cycle_id:
+            r.problem("cycle_id", "ไม่ได้กรอกรหัสรอบ")
+        if opens_on is None and cells.is_blank(values.get("opens_on")):
+            r.problem("opens_on", "ไม่ได้กรอกวันเปิดระบบ")
+        if due_on is None and cells.is_blank(values.get("due_on")):
+            r.problem("due_on", "ไม่ได้กรอกกำหนดส่ง")
+        active_raw = values.get("active")
+        cycle = None
+        if cycle_id and opens_on and due_on:
+            cycle = Cycle(
+                cycle_id=cycle_id,
+                system=r.text("system").upper(),
+                title=r.text("title"),
+                opens_on=opens_on,
+                due_on=due_on,
+                certify_by=r.read("certify_by", cells.date, None),
+                remind_days=r.read("remind_days", cells.day_list, None),
+                active=True if cells.is_blank(active_raw) else r.tick("active", True),
+                note=r.text("note"),
+                row=row,
+            )
+        problems.extend(r.problems)
+        if cycle is not None:
+            cycles.append(cycle)
+    return cycles, problems
+
+
+def _occurrences() -> Callable[[str], int]:
+    seen: Counter[str] = Counter()
+
+    def nth(key: str) -> int:
+        seen[key] += 1
+        return seen[key] - 1
+
+    return nth
+
+
+def parse_cycle_entries(table: Table) -> list[CycleEntry]:
+    """Each school's row in a cycle tab; rows without a readable code keep their problem and row number."""
+    entries: list[CycleEntry] = []
+    nth = _occurrences()
+    for row, values in table.records():
+        r = RowReader(table, row, values)
+        code = r.read("school_code", cells.code, "")
+        entry = CycleEntry(
+            school_code=code,
+            row=row,
+            occurrence=nth(code) if code else 0,
+            submitted=r.tick("submitted"),
+            confirmed=r.tick("confirmed"),
+            needs_help=r.tick("needs_help"),
+            certified=r.tick("certified"),
+            school_note=r.text("school_note"),
+            submitted_seen=r.read("submitted_seen", cells.date, None),
+            confirmed_seen=r.read("confirmed_seen", cells.date, None),
+            last_reminded=r.read("last_reminded", cells.date, None),
+            cell_problems=tuple(r.problems),
+        )
+        entries.append(entry)
+    return entries
+
+
+def parse_gcode(table: Table) -> list[GcodeRequest]:
+    """G-code requests as typed; rule checks happen in validation."""
+    requests: list[GcodeRequest] = []
+    nth = _occurrences()
+    for row, values in table.records():
+        r = RowReader(table, row, values)
+        request_id = cells.normalize_digits(r.text("request_id"))
+        code = r.read("school_code", cells.code, "") if "school_code" in values else ""
+        requests.append(
+            GcodeRequest(
+                request_id=request_id,
+                school_code=code,
+                row=row,
+                occurrence=nth(request_id) if request_id else 0,
+                student_ref=r.text("student_ref"),
+                requested_on=r.read("requested_on", cells.date, None),
+                verified=r.tick("verified"),
+                g_code=cells.normalize_digits(r.text("g_code")).upper().replace(" ", "").replace("-", ""),
+                in_dmc=r.tick("in_dmc"),
+                note=r.text("note"),
+                verified_seen=r.read("verified_seen", cells.date, None),
+                cell_problems=tuple(r.problems),
+            )
+        )
+    return requests
+
+
+def parse_log(table: Table) -> list[LogRecord]:
+    """The reminder memory: every message the sync recorded."""
+    records: list[LogRecord] = []
+    for _row, values in table.records():
+        items = tuple(p.strip() for p in cells.text(values.get("items")).split(";") if p.strip())
+        records.append(
+            LogRecord(
+                sent_at=cells.text(values.get("sent_at")),
+                run_id=cells.text(values.get("run_id")),
+                kind=cells.text(values.get("kind")),
+                school_code=cells.normalize_digits(cells.text(values.get("school_code"))),
+                items=items,
+                to=cells.text(values.get("to")),
+                message_id=cells.text(values.get("message_id")),
+                result=cells.text(values.get("result")),
+            )
+        )
+    return records

@@ -1,0 +1,171 @@
+"""The write plan: which of the sync's own cells get which values, keyed by school code, never by row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sheets_sync import cells
+from sheets_sync.cells import Cell
+from sheets_sync.evaluate import Evaluation
+from sheets_sync.model import Problem
+from sheets_sync.schema import (
+    CYCLE_STATUSES,
+    CYCLE_TAB,
+    GCODE,
+    GCODE_STATUSES,
+    LOG,
+    Owner,
+    Status,
+    TabSpec,
+    header_aliases,
+    norm_header,
+    status_label,
+)
+
+RowKey = tuple[str, int]  # (key value as read, nth row with that key)
+
+
+def key_of(value: Cell, spec: TabSpec) -> str:
+    """The key a row is matched by: the normalized school code (or request id), else its text."""
+    if spec.key == "school_code":
+        try:
+            return cells.code(value)
+        except cells.CellError:
+            return cells.text(value)
+    return cells.normalize_digits(cells.text(value))
+
+
+@dataclass
+class TabWrite:
+    """What the sync writes to one of its tabs. Only sync-owned columns appear in `updates`."""
+
+    tab: str
+    spec: TabSpec
+    create: bool
+    updates: dict[RowKey, dict[str, Cell]] = field(default_factory=dict)
+    appends: list[dict[str, Cell]] = field(default_factory=list)
+    statuses: tuple[Status, ...] = ()
+
+    @property
+    def key(self) -> str:
+        assert self.spec.key is not None
+        return self.spec.key
+
+
+@dataclass
+class WritePlan:
+    tabs: list[TabWrite] = field(default_factory=list)
+    create_log: bool = False
+    summary: list[list[Cell]] | None = None
+
+
+def problems_text(problems: list[Problem]) -> str:
+    """The problems cell: each problem on its own line, with its column."""
+    return "\n".join(f"[{p.column}] {p.message}" for p in problems)
+
+
+def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list[Cell]]) -> WritePlan:
+    """Every computed value of every tab; `reminded` maps school code → cycle ids mailed today."""
+    tabs: list[TabWrite] = []
+    for cr in ev.cycle_results:
+        if not cr.processed:
+            continue
+        tw = TabWrite(cr.cycle.cycle_id, CYCLE_TAB, create=not cr.tab_exists, statuses=CYCLE_STATUSES)
+        for e in cr.entries:
+            s = e.status
+            last = e.entry.last_reminded if e.entry else None
+            if cr.cycle.cycle_id in reminded.get(e.school_code, set()):
+                last = ev.today
+            values: dict[str, Cell] = {
+                "status": status_label(s.key),
+                "days_late": s.days_late,
+                "submitted_seen": s.submitted_seen,
+                "confirmed_seen": s.confirmed_seen,
+                "last_reminded": last,
+                "problems": problems_text(e.problems),
+            }
+            if e.school is not None:
+                values["name"] = e.school.name
+                values["district"] = e.school.district
+            if e.row is None:
+                tw.appends.append({"school_code": e.school_code, **values})
+            else:
+                tw.updates[(e.school_code, e.occurrence)] = values
+        tabs.append(tw)
+    if ev.gcode_processed:
+        tw = TabWrite(ev.config.tabs.gcode, GCODE, create=not ev.gcode_tab_exists, statuses=GCODE_STATUSES)
+        for r in ev.requests:
+            if not r.request.request_id:
+                continue
+            tw.updates[(r.request.request_id, r.request.occurrence)] = {
+                "status": status_label(r.status.key),
+                "waiting_days": r.status.waiting_days,
+                "verified_seen": r.status.verified_seen,
+                "problems": problems_text(r.problems),
+            }
+        tabs.append(tw)
+    return WritePlan(tabs=tabs, create_log=not ev.log_tab_exists, summary=summary)
+
+
+@dataclass
+class Placement:
+    """Where a TabWrite lands in the tab as it is now."""
+
+    new_headers: dict[int, str]  # 0-based column → header text to write
+    cells: list[tuple[int, int, Cell]]  # (0-based row, 0-based column, value)
+    missing_keys: list[RowKey]  # rows gone since the read: nothing written for them
+    rows_needed: int
+    columns_needed: int
+
+
+def column_positions(header: list[Cell], spec: TabSpec) -> tuple[dict[str, int], dict[int, str]]:
+    """Each spec column's 0-based position; sync columns that are missing get new positions at the end."""
+    aliases = {alias: col.key for col in spec.columns for alias in header_aliases(col)}
+    positions: dict[str, int] = {}
+    for pos, text in enumerate(header):
+        key = aliases.get(norm_header(text))
+        if key is not None and key not in positions:
+            positions[key] = pos
+    used = max((i for i, v in enumerate(header) if not cells.is_blank(v)), default=-1)
+    new_headers: dict[int, str] = {}
+    for col in spec.columns:
+        if col.key not in positions and (col.owner is Owner.SYNC or not header):
+            used += 1
+            positions[col.key] = used
+            new_headers[used] = col.header
+    return positions, new_headers
+
+
+def place(tw: TabWrite, header: list[Cell], key_cells: list[Cell]) -> Placement:
+    """Map the plan onto the tab's current header and key column (re-read just before writing)."""
+    positions, new_headers = column_positions(header, tw.spec)
+    row_of: dict[RowKey, int] = {}
+    seen: dict[str, int] = {}
+    last_used = 0  # 0-based index of the header row
+    for offset, value in enumerate(key_cells, start=1):
+        if cells.is_blank(value):
+            continue
+        last_used = offset
+        key = key_of(value, tw.spec)
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        row_of[(key, n)] = offset
+    out: list[tuple[int, int, Cell]] = []
+    missing: list[RowKey] = []
+    for row_key, values in tw.updates.items():
+        row = row_of.get(row_key)
+        if row is None:
+            missing.append(row_key)
+            continue
+        out.extend((row, positions[k], v) for k, v in values.items() if k in positions)
+    next_row = last_used + 1
+    for values in tw.appends:
+        out.extend((next_row, positions[k], v) for k, v in values.items() if k in positions)
+        next_row += 1
+    width = max([len(header), *[c + 1 for c in new_headers], *[c + 1 for _, c, _ in out]], default=0)
+    return Placement(new_headers, out, missing, rows_needed=next_row, columns_needed=width)
+
+
+def log_rows(entries: list[dict[str, Cell]]) -> list[list[Cell]]:
+    """Log entries in the log tab's column order."""
+    return [[e.get(c.key) for c in LOG.columns] for e in entries]

@@ -1,0 +1,196 @@
+"""The reminder decision: which school gets which step today, given the log. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sheets_sync.config import GcodeSettings, ReminderSettings
+from sheets_sync.mail.transport import DELIVERED, FINAL_FAILURES
+from sheets_sync.model import Cycle, GcodeRequest, LogRecord, School
+from sheets_sync.status import CycleStatus, GcodeStatus
+from sheets_sync.thaidates import SendingDays
+
+DIGEST = "digest"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One reminder step: its id in the log (`DMC-2569-1:before-3`), the day it falls on, its kind."""
+
+    step_id: str
+    falls_on: dt.date
+    kind: str  # open | before | overdue | gcode_issued | gcode_overdue
+    days: int = 0  # days before the deadline, or days late
+
+    @property
+    def cycle_id(self) -> str:
+        return self.step_id.rsplit(":", 1)[0]
+
+
+def cycle_steps(cycle: Cycle, settings: ReminderSettings, today: dt.date) -> list[Step]:
+    """Every step of a cycle that falls on or before `today`, in calendar order."""
+    steps: list[Step] = []
+    if settings.announce_on_open:
+        steps.append(Step(f"{cycle.cycle_id}:open", cycle.opens_on, "open"))
+    for n in cycle.remind_days or settings.before_days:
+        steps.append(Step(f"{cycle.cycle_id}:before-{n}", cycle.due_on - dt.timedelta(days=n), "before", n))
+    late = 1
+    while cycle.due_on + dt.timedelta(days=late) <= today:
+        steps.append(
+            Step(f"{cycle.cycle_id}:overdue-{late}", cycle.due_on + dt.timedelta(days=late), "overdue", late)
+        )
+        late += settings.overdue_every_days
+    return sorted((s for s in steps if s.falls_on <= today), key=lambda s: (s.falls_on, s.kind != "open"))
+
+
+def gcode_steps(
+    request: GcodeRequest, status: GcodeStatus, settings: GcodeSettings, every: int
+) -> list[Step]:
+    """The school's steps for a verified request: the G number issued, then overdue repeats."""
+    if not status.school_owes or status.verified_seen is None:
+        return []
+    base = f"G:{request.request_id}"
+    steps = [Step(f"{base}:issued", status.verified_seen, "gcode_issued")]
+    late = settings.dmc_within_days + 1
+    while late <= (status.waiting_days or 0):
+        steps.append(
+            Step(
+                f"{base}:overdue-{late}",
+                status.verified_seen + dt.timedelta(days=late),
+                "gcode_overdue",
+                late,
+            )
+        )
+        late += every
+    return steps
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the log says was already done: steps per school, and who got mail on which day."""
+
+    steps: dict[str, set[str]]
+    mailed_on: dict[str, set[dt.date]]
+
+    @classmethod
+    def from_log(cls, records: Iterable[LogRecord]) -> Memory:
+        """A step counts as done once delivered or finally refused; temporary failures are tried again."""
+        steps: dict[str, set[str]] = defaultdict(set)
+        mailed_on: dict[str, set[dt.date]] = defaultdict(set)
+        for r in records:
+            result = r.result.split(":", 1)[0].strip()
+            if result not in DELIVERED and result not in FINAL_FAILURES:
+                continue
+            key = r.school_code if r.kind != DIGEST else DIGEST
+            steps[key].update(r.items)
+            if r.sent_on is not None and result in DELIVERED:
+                mailed_on[key].add(r.sent_on)
+        return cls(dict(steps), dict(mailed_on))
+
+    def done(self, who: str, step_id: str) -> bool:
+        return step_id in self.steps.get(who, ())
+
+    def mailed(self, who: str, day: dt.date) -> bool:
+        return day in self.mailed_on.get(who, ())
+
+
+def pending_step(
+    steps: list[Step], memory: Memory, who: str, today: dt.date, days: SendingDays
+) -> Step | None:
+    """The latest step due by today and not yet sent; steps older than one already sent are superseded."""
+    done_dates = [s.falls_on for s in steps if memory.done(who, s.step_id)]
+    last_done = max(done_dates) if done_dates else None
+    due = [
+        s
+        for s in steps
+        if days.next_sending_day(s.falls_on) <= today
+        and not memory.done(who, s.step_id)
+        and (last_done is None or s.falls_on > last_done)
+    ]
+    return due[-1] if due else None
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A cycle a school still owes, for the email's content."""
+
+    cycle: Cycle
+    status: CycleStatus
+    row: int
+
+
+@dataclass(frozen=True)
+class OwedRequest:
+    """A G-code request waiting for the school to add the child to DMC."""
+
+    request: GcodeRequest
+    status: GcodeStatus
+
+
+@dataclass(frozen=True)
+class SchoolReminder:
+    """One email to one school today: the steps it covers, and everything the school still owes."""
+
+    school: School
+    steps: tuple[Step, ...]
+    owed: tuple[Owed, ...]
+    requests: tuple[OwedRequest, ...]
+    escalate: bool
+
+    @property
+    def kind(self) -> str:
+        if self.escalate:
+            return "escalation"
+        if all(s.kind == "open" for s in self.steps):
+            return "announcement"
+        return "reminder"
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        return tuple(s.step_id for s in self.steps)
+
+
+def decide_school(
+    school: School,
+    owed: list[Owed],
+    requests: list[OwedRequest],
+    memory: Memory,
+    today: dt.date,
+    settings: ReminderSettings,
+    gcode_settings: GcodeSettings,
+    days: SendingDays,
+) -> SchoolReminder | None:
+    """The one email a school gets today, or None: at most one a day, one step per cycle (the latest)."""
+    if not school.active or not days.is_sending_day(today) or memory.mailed(school.code, today):
+        return None
+    steps: list[Step] = []
+    for o in owed:
+        step = pending_step(cycle_steps(o.cycle, settings, today), memory, school.code, today, days)
+        if step is not None:
+            steps.append(step)
+    for r in requests:
+        step = pending_step(
+            gcode_steps(r.request, r.status, gcode_settings, settings.overdue_every_days),
+            memory,
+            school.code,
+            today,
+            days,
+        )
+        if step is not None:
+            steps.append(step)
+    if not steps:
+        return None
+    escalate = any(s.kind == "overdue" and s.days >= settings.escalate_after_days for s in steps)
+    return SchoolReminder(school, tuple(steps), tuple(owed), tuple(requests), escalate)
+
+
+def digest_due(memory: Memory, today: dt.date, days: SendingDays) -> bool:
+    """The officer's digest goes out once per sending day."""
+    return days.is_sending_day(today) and not memory.done(DIGEST, digest_step(today))
+
+
+def digest_step(today: dt.date) -> str:
+    return f"digest:{today.isoformat()}"

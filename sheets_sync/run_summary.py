@@ -1,0 +1,111 @@
+"""The short account of a run: counts per status per cycle, messages, problems; as text and as Markdown."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+from sheets_sync.schema import CYCLE_STATUSES
+from sheets_sync.summary import CycleSummary
+from sheets_sync.sync import SyncResult
+from sheets_sync.thaidates import thai_date
+
+COLUMNS = ("certified", "confirmed", "overdue", "due_soon", "submitted", "pending", "not_open", "inactive")
+SHORT = {
+    "certified": "certified",
+    "confirmed": "confirmed",
+    "overdue": "overdue",
+    "due_soon": "due soon",
+    "submitted": "submitted",
+    "pending": "pending",
+    "not_open": "not open",
+    "inactive": "inactive",
+}
+
+
+def status_rows(summaries: list[CycleSummary]) -> list[list[str]]:
+    """One row per cycle: id, schools, each status count, on-time rate."""
+    rows = []
+    for cs in summaries:
+        t = cs.total
+        rate = f"{t.on_time_rate:.1f}%" if t.on_time_rate is not None else "-"
+        rows.append([cs.result.cycle.cycle_id, str(t.schools), *[str(t.by_status[k]) for k in COLUMNS], rate])
+    return rows
+
+
+def status_table(summaries: list[CycleSummary]) -> str:
+    """A plain text table for the terminal."""
+    header = ["cycle", "schools", *[SHORT[k] for k in COLUMNS], "on time"]
+    rows = status_rows(summaries)
+    if not rows:
+        return "no open cycles"
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in [header, *rows]]  # fmt: skip
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def message_counts(result: SyncResult) -> Counter[str]:
+    return Counter(m.result for m in result.messages)
+
+
+def text_summary(result: SyncResult) -> str:
+    """What the CLI prints after a sync."""
+    ev = result.evaluation
+    counts = message_counts(result)
+    lines = [
+        f"sheets-sync {ev.today.isoformat()} ({thai_date(ev.today)})",
+        "",
+        status_table(result.summaries),
+        "",
+    ]
+    if ev.requests:
+        g = Counter(r.status.key for r in ev.requests)
+        lines.append("G-code: " + ", ".join(f"{k} {n}" for k, n in sorted(g.items())))
+    sent = ", ".join(f"{k} {n}" for k, n in sorted(counts.items())) or "none"
+    lines.append(f"messages ({result.transport}): {sent}")
+    lines.append(
+        f"problems: {len(ev.problems)}"
+        + (" (run 'sheets-sync validate' to list them)" if ev.problems else "")
+    )
+    for w in result.warnings:
+        lines.append(f"warning: {w}")
+    if result.mail_error:
+        lines.append(f"mail failed: {result.mail_error}")
+    return "\n".join(lines)
+
+
+def markdown_summary(result: SyncResult) -> str:
+    """The same for a GitHub Actions run page."""
+    ev = result.evaluation
+    labels = {s.key: s.label for s in CYCLE_STATUSES}
+    out = [f"### sheets-sync · {thai_date(ev.today)}", ""]
+    rows = status_rows(result.summaries)
+    if rows:
+        out.append("| รอบ | โรงเรียน | " + " | ".join(labels[k] for k in COLUMNS) + " | ทันเวลา |")
+        out.append("|---|" + "---:|" * (len(COLUMNS) + 2))
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+    else:
+        out.append("ยังไม่มีรอบที่เปิดระบบ")
+    counts = message_counts(result)
+    out += [
+        "",
+        f"**อีเมล** ({result.transport}): "
+        + (", ".join(f"{k} {n}" for k, n in sorted(counts.items())) or "ไม่มี"),
+    ]
+    out.append(f"**ปัญหาในข้อมูล**: {len(ev.problems)}")
+    if result.mail_error:
+        out.append(f"**ส่งอีเมลไม่สำเร็จ**: {result.mail_error}")
+    return "\n".join(out) + "\n"
+
+
+def write_step_summary(result: SyncResult) -> Path | None:
+    """Append the Markdown summary to $GITHUB_STEP_SUMMARY when GitHub Actions provides it."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    path = Path(target)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(markdown_summary(result))
+    return path

@@ -1,0 +1,203 @@
+"""The workbook contract: every tab's columns (Thai label, English key, who writes it) and the statuses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Owner(Enum):
+    """Who may write a column: people (schools or the officer), or only the sync."""
+
+    PEOPLE = "people"
+    SYNC = "sync"
+
+
+class Kind(Enum):
+    """How a column's cells are read and shown."""
+
+    TEXT = "text"
+    CODE = "code"
+    TICK = "tick"
+    DATE = "date"
+    NUMBER = "number"
+    EMAILS = "emails"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: Kind = Kind.TEXT
+    owner: Owner = Owner.PEOPLE
+    required: bool = False
+    width: int = 14
+
+    @property
+    def header(self) -> str:
+        """The header text the sync writes for a new column."""
+        return self.label
+
+
+@dataclass(frozen=True)
+class TabSpec:
+    kind: str
+    columns: tuple[Column, ...]
+    key: str | None = None
+
+    def column(self, key: str) -> Column:
+        for col in self.columns:
+            if col.key == key:
+                return col
+        raise KeyError(key)
+
+    @property
+    def sync_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.owner is Owner.SYNC)
+
+    @property
+    def tick_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.kind is Kind.TICK and c.owner is Owner.PEOPLE)
+
+
+def _c(key: str, label: str, kind: Kind = Kind.TEXT, owner: Owner = Owner.PEOPLE, **kw: object) -> Column:
+    return Column(key, label, kind, owner, **kw)  # type: ignore[arg-type]
+
+
+SCHOOLS = TabSpec(
+    "schools",
+    (
+        _c("school_code", "รหัสโรงเรียน", Kind.CODE, required=True),
+        _c("name", "ชื่อโรงเรียน", required=True, width=30),
+        _c("district", "อำเภอ"),
+        _c("network", "กลุ่มเครือข่าย"),
+        _c("contact_name", "ผู้รับผิดชอบข้อมูล", width=22),
+        _c("contact_email", "อีเมลผู้รับผิดชอบ", Kind.EMAILS, required=True, width=28),
+        _c("director_email", "อีเมลผู้บริหาร", Kind.EMAILS, width=28),
+        _c("phone", "โทรศัพท์"),
+        _c("active", "ใช้งาน", Kind.TICK, width=9),
+    ),
+    key="school_code",
+)
+
+CYCLES = TabSpec(
+    "cycles",
+    (
+        _c("cycle_id", "รหัสรอบ", required=True),
+        _c("system", "ระบบ", required=True, width=10),
+        _c("title", "ชื่อรอบ", width=34),
+        _c("opens_on", "เปิดระบบ", Kind.DATE, required=True),
+        _c("due_on", "กำหนดส่ง", Kind.DATE, required=True),
+        _c("certify_by", "กำหนดเขตรับรอง", Kind.DATE),
+        _c("remind_days", "แจ้งเตือนล่วงหน้า"),
+        _c("active", "ใช้งาน", Kind.TICK, width=9),
+        _c("note", "หมายเหตุ", width=30),
+    ),
+    key="cycle_id",
+)
+
+CYCLE_TAB = TabSpec(
+    "cycle",
+    (
+        _c("school_code", "รหัสโรงเรียน", Kind.CODE, Owner.SYNC, required=True),
+        _c("name", "ชื่อโรงเรียน", owner=Owner.SYNC, width=30),
+        _c("district", "อำเภอ", owner=Owner.SYNC),
+        _c("submitted", "ส่งข้อมูลแล้ว", Kind.TICK, required=True, width=12),
+        _c("confirmed", "ยืนยันข้อมูลแล้ว", Kind.TICK, required=True, width=12),
+        _c("needs_help", "ขอความช่วยเหลือ", Kind.TICK, width=12),
+        _c("school_note", "หมายเหตุจากโรงเรียน", width=28),
+        _c("certified", "เขตรับรองแล้ว", Kind.TICK, required=True, width=12),
+        _c("status", "สถานะ", owner=Owner.SYNC, width=24),
+        _c("days_late", "เกินกำหนด (วัน)", Kind.NUMBER, Owner.SYNC, width=10),
+        _c("submitted_seen", "ส่งเมื่อ", Kind.DATE, Owner.SYNC, width=12),
+        _c("confirmed_seen", "ยืนยันเมื่อ", Kind.DATE, Owner.SYNC, width=12),
+        _c("last_reminded", "แจ้งเตือนล่าสุด", Kind.DATE, Owner.SYNC, width=12),
+        _c("problems", "ข้อผิดพลาด", owner=Owner.SYNC, width=40),
+    ),
+    key="school_code",
+)
+
+GCODE = TabSpec(
+    "gcode",
+    (
+        _c("request_id", "เลขที่คำขอ", required=True),
+        _c("school_code", "รหัสโรงเรียน", Kind.CODE, required=True),
+        _c("student_ref", "รหัสอ้างอิงนักเรียน", width=18),
+        _c("requested_on", "วันที่ยื่นคำขอ", Kind.DATE, required=True),
+        _c("verified", "เขตตรวจสอบแล้ว", Kind.TICK, required=True, width=12),
+        _c("g_code", "เลข G", width=16),
+        _c("in_dmc", "เพิ่มใน DMC แล้ว", Kind.TICK, required=True, width=12),
+        _c("note", "หมายเหตุ", width=28),
+        _c("status", "สถานะ", owner=Owner.SYNC, width=24),
+        _c("waiting_days", "รอมาแล้ว (วัน)", Kind.NUMBER, Owner.SYNC, width=10),
+        _c("verified_seen", "ตรวจสอบเมื่อ", Kind.DATE, Owner.SYNC, width=12),
+        _c("problems", "ข้อผิดพลาด", owner=Owner.SYNC, width=40),
+    ),
+    key="request_id",
+)
+
+LOG = TabSpec(
+    "log",
+    (
+        _c("sent_at", "เวลาส่ง", owner=Owner.SYNC, width=20),
+        _c("run_id", "รหัสการรัน", owner=Owner.SYNC, width=18),
+        _c("kind", "ประเภท", owner=Owner.SYNC, width=12),
+        _c("school_code", "รหัสโรงเรียน", Kind.CODE, Owner.SYNC),
+        _c("items", "รายการ", owner=Owner.SYNC, width=40),
+        _c("to", "ผู้รับ", owner=Owner.SYNC, width=30),
+        _c("message_id", "Message-ID", owner=Owner.SYNC, width=30),
+        _c("result", "ผลการส่ง", owner=Owner.SYNC, width=24),
+    ),
+)
+
+SYSTEMS = ("DMC", "B-OBEC", "EMIS")
+
+
+@dataclass(frozen=True)
+class Status:
+    key: str
+    label: str
+    fill: str | None  # RGB hex without '#'
+
+
+CYCLE_STATUSES: tuple[Status, ...] = (
+    Status("inactive", "ไม่ใช้งาน", "D9D9D9"),
+    Status("not_open", "ยังไม่เปิดระบบ", "D9D9D9"),
+    Status("certified", "เขตรับรองแล้ว", "6AA84F"),
+    Status("confirmed", "ยืนยันแล้ว รอเขตรับรอง", "B6D7A8"),
+    Status("overdue", "เกินกำหนด", "E06666"),
+    Status("due_soon", "ใกล้ครบกำหนด", "FFD966"),
+    Status("submitted", "ส่งแล้ว รอยืนยัน", "CFE2F3"),
+    Status("pending", "รอดำเนินการ", None),
+)
+
+GCODE_STATUSES: tuple[Status, ...] = (
+    Status("invalid", "ข้อมูลไม่ถูกต้อง", "F6B26B"),
+    Status("done", "เสร็จสิ้น", "6AA84F"),
+    Status("verification_overdue", "รอเขตตรวจสอบ เกินกำหนด", "E06666"),
+    Status("awaiting_verification", "รอเขตตรวจสอบ", "FFD966"),
+    Status("dmc_overdue", "รอเพิ่มใน DMC เกินกำหนด", "E06666"),
+    Status("awaiting_dmc", "รอเพิ่มใน DMC", "CFE2F3"),
+)
+
+# The problems cell is orange whenever it holds text: the invalid-row flag beside the status.
+INVALID_FILL = "F6B26B"
+HEADER_FILL = "EDEDED"
+
+STATUS_BY_KEY = {s.key: s for s in CYCLE_STATUSES + GCODE_STATUSES}
+
+
+def status_label(key: str) -> str:
+    """The Thai text written to the sheet for a status key."""
+    return STATUS_BY_KEY[key].label
+
+
+def norm_header(text: object) -> str:
+    """A header as compared: case and surrounding or repeated spaces ignored."""
+    return re.sub(r"\s+", " ", str(text or "")).strip().casefold()
+
+
+def header_aliases(col: Column) -> set[str]:
+    """Every header text that names this column: its Thai label and its English key."""
+    return {norm_header(col.label), norm_header(col.key)}

@@ -1,0 +1,142 @@
+"""Counting statuses per cycle and per district: the summary tab, `status`, the run summary and the report."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sheets_sync.cells import Cell
+from sheets_sync.evaluate import CycleResult, Evaluation
+from sheets_sync.schema import CYCLE_STATUSES, GCODE_STATUSES
+from sheets_sync.thaidates import thai_date
+
+STATUS_KEYS = tuple(s.key for s in CYCLE_STATUSES)
+
+
+@dataclass
+class Counts:
+    """Counts of one group of schools (a cycle, or a district within a cycle)."""
+
+    by_status: Counter[str] = field(default_factory=Counter)
+    late: int = 0
+    needs_help: int = 0
+
+    def add(self, status_key: str, late: bool, needs_help: bool) -> None:
+        self.by_status[status_key] += 1
+        self.late += int(late)
+        self.needs_help += int(needs_help)
+
+    @property
+    def schools(self) -> int:
+        """Schools that take part (inactive rows are not counted)."""
+        return sum(n for k, n in self.by_status.items() if k != "inactive")
+
+    @property
+    def confirmed(self) -> int:
+        return self.by_status["confirmed"] + self.by_status["certified"]
+
+    @property
+    def on_time(self) -> int:
+        return self.confirmed - self.late
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Share of taking-part schools that confirmed by the deadline, in percent."""
+        return round(100 * self.on_time / self.schools, 1) if self.schools else None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "schools": self.schools,
+            "by_status": {k: self.by_status[k] for k in STATUS_KEYS},
+            "confirmed": self.confirmed,
+            "late": self.late,
+            "on_time": self.on_time,
+            "on_time_rate": self.on_time_rate,
+            "needs_help": self.needs_help,
+        }
+
+
+@dataclass
+class CycleSummary:
+    result: CycleResult
+    total: Counts
+    districts: dict[str, Counts]
+
+
+def summarize(ev: Evaluation) -> list[CycleSummary]:
+    """Per processed cycle: counts by status in total and per district (one row per school)."""
+    out = []
+    for cr in ev.cycle_results:
+        if not cr.processed:
+            continue
+        total = Counts()
+        districts: dict[str, Counts] = {}
+        for e in cr.entries:
+            if e.occurrence:
+                continue
+            district = e.school.district if e.school and e.school.district else "(ไม่ระบุอำเภอ)"
+            for group in (total, districts.setdefault(district, Counts())):
+                group.add(e.status.key, e.status.late, e.status.needs_help)
+        out.append(CycleSummary(cr, total, dict(sorted(districts.items()))))
+    return out
+
+
+def gcode_counts(ev: Evaluation) -> dict[str, int]:
+    """G-code requests per status key."""
+    counts = Counter(r.status.key for r in ev.requests)
+    return {s.key: counts[s.key] for s in GCODE_STATUSES}
+
+
+# Where the per-cycle table sits in the summary grid, for the chart: header row (0-based), columns.
+CYCLE_TABLE_HEADER_ROW = 3
+CYCLE_TABLE_FIRST_STATUS_COL = 4
+
+
+def summary_grid(ev: Evaluation, summaries: list[CycleSummary]) -> list[list[Cell]]:
+    """The summary tab, rewritten whole by every sync."""
+    labels = [s.label for s in CYCLE_STATUSES]
+    grid: list[list[Cell]] = [
+        [f"สรุปสถานะการรายงานข้อมูล {ev.config.office.name}"],
+        [f"ข้อมูล ณ วันที่ {thai_date(ev.today)} (ปรับปรุงทุกครั้งที่ sheets-sync ทำงาน)"],
+        [],
+        ["รหัสรอบ", "ชื่อรอบ", "กำหนดส่ง", "จำนวนโรงเรียน", *labels, "ยืนยันทันเวลา", "ยืนยันช้า", "อัตราทันเวลา (%)"],
+    ]
+    for cs in summaries:
+        c = cs.total
+        cycle = cs.result.cycle
+        grid.append(
+            [
+                cycle.cycle_id,
+                cycle.display_title,
+                thai_date(cycle.due_on),
+                c.schools,
+                *[c.by_status[k] for k in STATUS_KEYS],
+                c.on_time,
+                c.late,
+                c.on_time_rate,
+            ]
+        )
+    grid += [
+        [],
+        ["รายอำเภอ"],
+        ["รหัสรอบ", "อำเภอ", "", "จำนวนโรงเรียน", *labels, "ยืนยันทันเวลา", "ยืนยันช้า", "อัตราทันเวลา (%)"],
+    ]
+    for cs in summaries:
+        for district, c in cs.districts.items():
+            grid.append(
+                [
+                    cs.result.cycle.cycle_id,
+                    district,
+                    "",
+                    c.schools,
+                    *[c.by_status[k] for k in STATUS_KEYS],
+                    c.on_time,
+                    c.late,
+                    c.on_time_rate,
+                ]
+            )
+    if ev.requests:
+        grid += [[], ["คำขอเลข G"], ["สถานะ", "จำนวน"]]
+        grid += [[s.label, gcode_counts(ev)[s.key]] for s in GCODE_STATUSES]
+    grid += [[], [f"ปัญหาในข้อมูล: {len(ev.problems)} รายการ (ดูคอลัมน์ ข้อผิดพลาด ในแต่ละแท็บ)"]]
+    return grid

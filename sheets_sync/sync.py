@@ -1,0 +1,242 @@
+"""The imperative shell of one sync: read, evaluate, shape the workbook, send, record, write back."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sheets_sync.backends.base import Backend
+from sheets_sync.cells import Cell
+from sheets_sync.config import Config
+from sheets_sync.errors import SheetsSyncError
+from sheets_sync.evaluate import Evaluation, evaluate
+from sheets_sync.mail.dryrun import DryRunTransport
+from sheets_sync.mail.outbox import OutboxTransport
+from sheets_sync.mail.render import Rendered, Renderer
+from sheets_sync.mail.transport import DELIVERED, Delivery, Transport
+from sheets_sync.plan import build_plan
+from sheets_sync.summary import CycleSummary, summarize, summary_grid
+
+Echo = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def make_backend(config: Config) -> Backend:
+    """The workbook backend the config names."""
+    if config.workbook.backend == "gsheets":
+        from sheets_sync.backends.gsheets import GsheetsBackend
+
+        return GsheetsBackend.from_config(config)
+    from sheets_sync.backends.xlsx import XlsxBackend
+
+    return XlsxBackend(config.workbook.path, config.tabs, config.workbook.lock_minutes)
+
+
+def make_transport(config: Config, today: dt.date, dry_run: bool, echo: Echo) -> Transport:
+    """The mail transport: dry-run when asked, else the configured one."""
+    if dry_run or config.email.transport == "dry-run":
+        return DryRunTransport(echo)
+    if config.email.transport == "smtp":
+        from sheets_sync.mail.smtp import SmtpTransport, password_from_env
+
+        return SmtpTransport(config.smtp, password_from_env(config.smtp))
+    return OutboxTransport(config.email.outbox_dir, today)
+
+
+@dataclass
+class SentMessage:
+    """One message of this run and its fate."""
+
+    kind: str
+    school_code: str
+    school_name: str
+    items: tuple[str, ...]
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    message_id: str
+    result: str
+    detail: str
+
+    @property
+    def delivered(self) -> bool:
+        return self.result in DELIVERED
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "school_code": self.school_code,
+            "school_name": self.school_name,
+            "items": list(self.items),
+            "to": ", ".join(self.to + self.cc),
+            "message_id": self.message_id,
+            "result": self.result,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class SyncResult:
+    evaluation: Evaluation
+    summaries: list[CycleSummary]
+    messages: list[SentMessage] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    wrote: bool = False
+    seconds: float = 0.0
+    mail_error: str = ""
+    transport: str = ""
+
+
+def _log_entry(msg: SentMessage, sent_at: str, run_id: str) -> dict[str, Cell]:
+    result = msg.result if not msg.detail or msg.delivered else f"{msg.result}: {msg.detail}"[:500]
+    return {
+        "sent_at": sent_at,
+        "run_id": run_id,
+        "kind": msg.kind,
+        "school_code": msg.school_code,
+        "items": "; ".join(msg.items),
+        "to": ", ".join(msg.to + msg.cc),
+        "message_id": msg.message_id,
+        "result": result,
+    }
+
+
+class _LogBatches:
+    """Delivered and refused messages reach the workbook's log in small batches, and at the end."""
+
+    def __init__(self, backend: Backend, size: int, enabled: bool) -> None:
+        self.backend = backend
+        self.size = max(size, 1)
+        self.enabled = enabled
+        self.pending: list[dict[str, Cell]] = []
+
+    def add(self, entry: dict[str, Cell]) -> None:
+        if not self.enabled:
+            return
+        self.pending.append(entry)
+        if len(self.pending) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            batch, self.pending = self.pending, []
+            self.backend.append_log(batch)
+
+
+def run_sync(
+    config: Config,
+    backend: Backend,
+    transport: Transport,
+    today: dt.date,
+    *,
+    dry_run: bool = False,
+    echo: Echo = _quiet,
+    now: dt.datetime | None = None,
+) -> SyncResult:
+    """One whole sync. With dry_run the workbook is read only and nothing is recorded."""
+    started = time.perf_counter()
+    now = now or dt.datetime.now(config.zone)
+    # The run's date is `today` (which --today may set); the clock time is real.
+    sent_at = f"{today.isoformat()}T{now:%H:%M:%S}"
+    run_id = f"{today:%Y%m%d}-{now:%H%M%S}"
+    with backend.lock():
+        echo("reading the workbook…")
+        snapshot = backend.read()
+        ev = evaluate(snapshot, config, today)
+        summaries = summarize(ev)
+        grid = summary_grid(ev, summaries)
+        result = SyncResult(ev, summaries, transport=transport.name)
+        echo(
+            f"{len(ev.schools)} schools, {len(ev.cycles)} cycles, {len(ev.requests)} G-code requests, "
+            f"{len(ev.problems)} problems"
+        )
+        if not dry_run:
+            backend.prepare(build_plan(ev, {}, grid))
+        log = _LogBatches(backend, config.smtp.log_batch_size, enabled=not dry_run)
+        try:
+            _send_all(config, backend, transport, ev, summaries, result, log, sent_at, run_id, now, echo)
+        except SheetsSyncError as exc:
+            result.mail_error = str(exc)
+        finally:
+            log.flush()
+        if not dry_run:
+            reminded: dict[str, set[str]] = {}
+            for m in result.messages:
+                if m.delivered:
+                    reminded.setdefault(m.school_code, set()).update(i.rsplit(":", 1)[0] for i in m.items)
+            echo("writing statuses…")
+            result.warnings = backend.write(build_plan(ev, reminded, grid))
+            backend.commit()
+            result.wrote = True
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _send_all(
+    config: Config,
+    backend: Backend,
+    transport: Transport,
+    ev: Evaluation,
+    summaries: list[CycleSummary],
+    result: SyncResult,
+    log: _LogBatches,
+    sent_at: str,
+    run_id: str,
+    now: dt.datetime,
+    echo: Echo,
+) -> None:
+    renderer = Renderer(config, backend.row_link, now)
+    if not ev.reminders and not ev.digest_due:
+        echo("no reminders due today")
+        return
+    transport.open()
+    try:
+        total = len(ev.reminders)
+        for n, reminder in enumerate(ev.reminders, start=1):
+            rendered = renderer.school(reminder, ev.today)
+            _deliver(transport, rendered, reminder.school.name, result, log, sent_at, run_id)
+            if n % 50 == 0 or n == total:
+                echo(f"messages: {n}/{total}")
+        if ev.digest_due and renderer.config.office.officer_email:
+            sent = [m.as_dict() for m in result.messages if m.delivered]
+            failed = [m.as_dict() for m in result.messages if not m.delivered and m.result != "dry_run"]
+            digest = renderer.digest(ev, summaries, sent, failed)
+            if digest.to:
+                _deliver(transport, digest, "", result, log, sent_at, run_id)
+    finally:
+        # Closing must never hide what happened before it.
+        with contextlib.suppress(Exception):
+            transport.close()
+
+
+def _deliver(
+    transport: Transport,
+    rendered: Rendered,
+    school_name: str,
+    result: SyncResult,
+    log: _LogBatches,
+    sent_at: str,
+    run_id: str,
+) -> Delivery:
+    delivery = transport.send(rendered.message)
+    msg = SentMessage(
+        kind=rendered.kind,
+        school_code=rendered.school_code,
+        school_name=school_name,
+        items=rendered.items,
+        to=rendered.to,
+        cc=rendered.cc,
+        message_id=rendered.message_id,
+        result=delivery.result,
+        detail=delivery.detail,
+    )
+    result.messages.append(msg)
+    if delivery.result != "dry_run":
+        log.add(_log_entry(msg, sent_at, run_id))
+    return delivery

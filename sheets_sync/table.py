@@ -1,0 +1,62 @@
+"""Finding columns by header text, so officers may reorder columns and add their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sheets_sync.cells import Cell, is_blank
+from sheets_sync.model import Problem
+from sheets_sync.schema import Column, TabSpec, header_aliases, norm_header
+
+
+@dataclass
+class Table:
+    """A tab's rows with its columns located: `index[key]` is the 0-based column of that key."""
+
+    name: str
+    spec: TabSpec
+    rows: list[list[Cell]]
+    index: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, name: str, rows: list[list[Cell]], spec: TabSpec) -> Table:
+        """Locate the spec's columns in the header row; duplicates and missing required ones are problems."""
+        table = cls(name, spec, rows)
+        header = rows[0] if rows else []
+        wanted = {alias: col for col in spec.columns for alias in header_aliases(col)}
+        for pos, text in enumerate(header):
+            col = wanted.get(norm_header(text))
+            if col is None:
+                continue
+            if col.key in table.index:
+                table.problems.append(Problem(name, 1, str(text), f"หัวคอลัมน์ซ้ำ ใช้คอลัมน์แรกเท่านั้น ({col.label})"))
+                continue
+            table.index[col.key] = pos
+        return table
+
+    @property
+    def missing_required(self) -> list[Column]:
+        return [c for c in self.spec.columns if c.required and c.key not in self.index]
+
+    @property
+    def missing(self) -> list[Column]:
+        return [c for c in self.spec.columns if c.key not in self.index]
+
+    def has(self, key: str) -> bool:
+        return key in self.index
+
+    def records(self) -> Iterator[tuple[int, dict[str, Cell]]]:
+        """(sheet row number, {key: raw cell}) for each row that is not entirely blank."""
+        for offset, row in enumerate(self.rows[1:], start=2):
+            if all(is_blank(v) for v in row):
+                continue
+            yield offset, {key: (row[pos] if pos < len(row) else None) for key, pos in self.index.items()}
+
+    def label(self, key: str) -> str:
+        """The header as the sheet spells it, for problem messages."""
+        pos = self.index.get(key)
+        if pos is not None and self.rows and pos < len(self.rows[0]):
+            return str(self.rows[0][pos]).strip()
+        return self.spec.column(key).label

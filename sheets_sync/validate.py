@@ -1,0 +1,167 @@
+"""The rules a workbook must keep; each broken rule is a Problem with a Thai message the officer understands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+
+from email_validator import EmailNotValidError, validate_email
+from stdnum.th import pin
+
+from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, Problem, School
+from sheets_sync.schema import SYSTEMS
+
+# Characters Google Sheets and Excel refuse in a tab name.
+_BAD_TAB_CHARS = re.compile(r"[\[\]:*?/\\']")
+G_CODE = re.compile(r"G\d{12}")
+_THIRTEEN_DIGITS = re.compile(r"(?<!\d)(\d[\d\s\-]{11,20}\d)(?!\d)")
+_TITLES = re.compile(r"(เด็กชาย|เด็กหญิง|นางสาว|ด\.\s*ช\.|ด\.\s*ญ\.|นาย|นาง)\s*[\u0E00-\u0E7F]{2,}")
+PERSONAL_DATA = "มีข้อมูลส่วนบุคคล (เลขประจำตัวประชาชนหรือชื่อ-นามสกุล) โปรดลบออก ใช้รหัสอ้างอิงของโรงเรียนแทน"
+
+
+def email_problem(address: str) -> str | None:
+    """Why an address cannot be used, in Thai, or None when it is fine."""
+    if "\r" in address or "\n" in address:
+        return f"อีเมล {address.strip()!r} มีการขึ้นบรรทัดใหม่ปนอยู่"
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return f"อีเมล {address!r} ไม่ถูกต้อง ({exc})"
+    return None
+
+
+def validate_schools(tab: str, schools: list[School], labels: dict[str, str]) -> list[Problem]:
+    """Unique codes; usable contact and director addresses; names on one line."""
+    problems: list[Problem] = []
+    first_row: dict[str, int] = {}
+    for s in schools:
+        if s.code in first_row:
+            problems.append(
+                Problem(tab, s.row, labels["school_code"], f"รหัสโรงเรียนซ้ำกับแถว {first_row[s.code]}")
+            )
+        else:
+            first_row[s.code] = s.row
+        if "\n" in s.name or "\r" in s.name:
+            problems.append(Problem(tab, s.row, labels["name"], "ชื่อโรงเรียนต้องอยู่ในบรรทัดเดียว"))
+        if s.active and not s.contact_emails:
+            problems.append(Problem(tab, s.row, labels["contact_email"], "ไม่มีอีเมลผู้รับผิดชอบ จึงส่งแจ้งเตือนไม่ได้"))
+        for key, addresses in (("contact_email", s.contact_emails), ("director_email", s.director_emails)):
+            for address in addresses:
+                message = email_problem(address)
+                if message:
+                    problems.append(Problem(tab, s.row, labels[key], message))
+    return problems
+
+
+def usable_emails(addresses: Iterable[str]) -> tuple[str, ...]:
+    """Only the addresses that pass validation: a bad one is reported, never put in a header."""
+    return tuple(a for a in addresses if email_problem(a) is None)
+
+
+def validate_cycles(
+    tab: str, cycles: list[Cycle], labels: dict[str, str], reserved: set[str]
+) -> list[Problem]:
+    """Unique ids that can name a tab; a known system; dates in order."""
+    problems: list[Problem] = []
+    first_row: dict[str, int] = {}
+    for c in cycles:
+        if c.cycle_id in first_row:
+            problems.append(Problem(tab, c.row, labels["cycle_id"], f"รหัสรอบซ้ำกับแถว {first_row[c.cycle_id]}"))
+        else:
+            first_row[c.cycle_id] = c.row
+        if _BAD_TAB_CHARS.search(c.cycle_id) or len(c.cycle_id) > 90 or c.cycle_id.casefold() in reserved:
+            problems.append(
+                Problem(
+                    tab, c.row, labels["cycle_id"], f"ใช้ {c.cycle_id!r} เป็นชื่อแท็บไม่ได้ (ห้ามใช้ [ ] : * ? / \\ ')"
+                )
+            )
+        if c.system not in SYSTEMS:
+            problems.append(
+                Problem(tab, c.row, labels["system"], f"ไม่รู้จักระบบ {c.system!r} ใช้ได้: {', '.join(SYSTEMS)}")
+            )
+        if c.due_on < c.opens_on:
+            problems.append(Problem(tab, c.row, labels["due_on"], "กำหนดส่งอยู่ก่อนวันเปิดระบบ"))
+        if c.certify_by is not None and c.certify_by < c.due_on:
+            problems.append(Problem(tab, c.row, labels["certify_by"], "กำหนดเขตรับรองอยู่ก่อนกำหนดส่ง"))
+    return problems
+
+
+def bad_cycle_ids(cycles: list[Cycle], problems: list[Problem], tab: str) -> set[str]:
+    """Cycles that must not be processed: the row of a cycle with a problem in its id, system or dates."""
+    bad_rows = {p.row for p in problems if p.tab == tab}
+    return {c.cycle_id for c in cycles if c.row in bad_rows}
+
+
+def validate_entry(
+    tab: str, entry: CycleEntry, schools: dict[str, School], labels: dict[str, str]
+) -> list[Problem]:
+    """One school's row in a cycle tab: a known school, one row per school, ticks in order."""
+    problems = list(entry.cell_problems)
+    if entry.school_code and entry.school_code not in schools:
+        problems.append(Problem(tab, entry.row, labels["school_code"], "ไม่พบรหัสโรงเรียนนี้ในแท็บโรงเรียน"))
+    if entry.occurrence:
+        problems.append(Problem(tab, entry.row, labels["school_code"], "โรงเรียนนี้มีมากกว่าหนึ่งแถวในแท็บนี้"))
+    if entry.confirmed and not entry.submitted:
+        problems.append(Problem(tab, entry.row, labels["confirmed"], "ยืนยันข้อมูลแล้วแต่ยังไม่ได้ทำเครื่องหมายส่งข้อมูล"))
+    if entry.certified and not entry.confirmed:
+        problems.append(Problem(tab, entry.row, labels["certified"], "เขตรับรองแล้วแต่โรงเรียนยังไม่ได้ยืนยันข้อมูล"))
+    return problems
+
+
+def looks_personal(value: str) -> bool:
+    """True when text holds a valid 13-digit Thai national ID or a name with a Thai title."""
+    for match in _THIRTEEN_DIGITS.finditer(value):
+        digits = re.sub(r"\D", "", match.group(1))
+        if len(digits) == 13 and pin.is_valid(digits):
+            return True
+    return bool(_TITLES.search(value))
+
+
+def validate_gcode(
+    tab: str,
+    requests: list[GcodeRequest],
+    schools: dict[str, School],
+    labels: dict[str, str],
+    today: dt.date,
+) -> list[Problem]:
+    """Every G-code rule of DESIGN.md, including the personal-data guard."""
+    problems: list[Problem] = []
+    g_first: dict[str, int] = {}
+    id_first: dict[str, int] = {}
+    for q in requests:
+        p = list(q.cell_problems)
+
+        def add(key: str, message: str, row: int = q.row, found: list[Problem] = p) -> None:
+            found.append(Problem(tab, row, labels[key], message))
+
+        if not q.request_id:
+            add("request_id", "ไม่ได้กรอกเลขที่คำขอ")
+        elif q.request_id in id_first:
+            add("request_id", f"เลขที่คำขอซ้ำกับแถว {id_first[q.request_id]}")
+        else:
+            id_first[q.request_id] = q.row
+        if q.school_code and q.school_code not in schools:
+            add("school_code", "ไม่พบรหัสโรงเรียนนี้ในแท็บโรงเรียน")
+        elif not q.school_code and not q.cell_problems:
+            add("school_code", "ไม่ได้กรอกรหัสโรงเรียน")
+        if q.requested_on is None and not any(x.column == labels["requested_on"] for x in q.cell_problems):
+            add("requested_on", "ไม่ได้กรอกวันที่ยื่นคำขอ")
+        elif q.requested_on is not None and q.requested_on > today:
+            add("requested_on", "วันที่ยื่นคำขออยู่ในอนาคต")
+        if q.g_code:
+            if not G_CODE.fullmatch(q.g_code):
+                add("g_code", "เลข G ต้องเป็น G ตามด้วยตัวเลข 12 หลัก")
+            elif q.g_code in g_first:
+                add("g_code", f"เลข G ซ้ำกับแถว {g_first[q.g_code]}")
+            else:
+                g_first[q.g_code] = q.row
+        elif q.verified:
+            add("g_code", "เขตตรวจสอบแล้วแต่ยังไม่ได้กรอกเลข G")
+        if q.in_dmc and not q.verified:
+            add("in_dmc", "เพิ่มใน DMC แล้วแต่เขตยังไม่ได้ตรวจสอบ")
+        for key, value in (("student_ref", q.student_ref), ("note", q.note)):
+            if value and looks_personal(value):
+                add(key, PERSONAL_DATA)
+        problems.extend(p)
+    return problems
