@@ -6,6 +6,7 @@ import datetime as dt
 import random
 from pathlib import Path
 
+from sheets_sync import cells
 from sheets_sync.backends.xlsx import XlsxBackend
 from sheets_sync.cells import Cell
 from sheets_sync.config import TabNames
@@ -123,7 +124,11 @@ def _cycle_rows(
     finished = due < DEMO_TODAY - dt.timedelta(days=30)
     rows = []
     for s in schools:
-        if s["active"] is not True or len(str(s["school_code"])) != 10:
+        try:
+            code = cells.code(s["school_code"])
+        except cells.CellError:
+            continue
+        if s["active"] is not True:
             continue
         roll = rng.random()
         if finished:
@@ -139,7 +144,7 @@ def _cycle_rows(
         )
         rows.append(
             {
-                "school_code": s["school_code"],
+                "school_code": code,
                 "name": s["name"],
                 "district": s["district"],
                 "submitted": submitted,

@@ -88,7 +88,9 @@ def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list
                 values["name"] = e.school.name
                 values["district"] = e.school.district
             if e.row is None:
-                tw.appends.append({"school_code": e.school_code, **values})
+                # A new row starts with unticked boxes; from then on the ticks are the school's.
+                ticks: dict[str, Cell] = {c.key: False for c in CYCLE_TAB.tick_columns}
+                tw.appends.append({"school_code": e.school_code, **ticks, **values})
             else:
                 tw.updates[(e.school_code, e.occurrence)] = values
         tabs.append(tw)

@@ -35,6 +35,7 @@ from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER
 
 CHECKBOX_FORMULA = '"TRUE,FALSE"'
 DATE_FORMAT = "yyyy-mm-dd"
+BOOLEAN_FORMAT = '"TRUE";"TRUE";"FALSE"'
 MIN_FORMAT_ROWS = 1000
 
 
@@ -185,6 +186,7 @@ class XlsxBackend:
                 _key_at(positions, col)
             ).width
         ws.freeze_panes = "A2"
+        _print_setup(ws)
         self._format(ws, spec, positions, statuses)
         return ws
 
@@ -266,12 +268,15 @@ class XlsxBackend:
         keys = [cell_value(ws.cell(row=r, column=key_col).value) for r in range(2, ws.max_row + 1)]
         placement = place(tw, header, keys)
         date_cols = {positions[c.key] for c in tw.spec.columns if c.kind is Kind.DATE and c.key in positions}
+        tick_cols = {positions[c.key] for c in tw.spec.columns if c.kind is Kind.TICK and c.key in positions}
         for col, text in placement.new_headers.items():
             ws.cell(row=1, column=col + 1, value=text)
         for row, col, value in placement.cells:
             cell = ws.cell(row=row + 1, column=col + 1, value=_xlsx_value(value))
             if col in date_cols:
                 cell.number_format = DATE_FORMAT
+            elif col in tick_cols:
+                cell.number_format = BOOLEAN_FORMAT
         return [
             f"{tw.tab}: row for {key!r} is gone; its values were not written"
             for key, _ in placement.missing_keys
@@ -287,13 +292,18 @@ class XlsxBackend:
         for r, row in enumerate(grid, start=1):
             for c, value in enumerate(row, start=1):
                 ws.cell(row=r, column=c, value=_xlsx_value(value))
+        _print_setup(ws, repeat_header=False)
+        ws.page_setup.fitToHeight = 1
         ws["A1"].font = Font(bold=True, size=14)
         header_row = CYCLE_TABLE_HEADER_ROW + 1
-        for cell in ws[header_row]:
-            cell.font = Font(bold=True)
-            cell.fill = _fill(HEADER_FILL)
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.column_dimensions["A"].width = 16
+        for r, row in enumerate(grid, start=1):
+            if len(row) > 1 and row[0] in ("รหัสรอบ", "สถานะ"):
+                ws.row_dimensions[r].height = 36
+                for cell in ws[r]:
+                    cell.font = Font(bold=True)
+                    cell.fill = _fill(HEADER_FILL)
+                    cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions["A"].width = 24
         ws.column_dimensions["B"].width = 34
         ws.column_dimensions["C"].width = 18
         cycles = 0
@@ -351,12 +361,25 @@ class XlsxBackend:
         return f"แท็บ {tab} แถว {row}" if row else ""
 
 
+def _print_setup(ws: Worksheet, repeat_header: bool = True) -> None:
+    # Officers print these tabs for meetings: landscape, one page wide, header repeated.
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    if repeat_header:
+        ws.print_title_rows = "1:1"
+
+
 def _key_at(positions: dict[str, int], col: int) -> str:
     return next(k for k, v in positions.items() if v == col)
 
 
 def _xlsx_value(value: Cell) -> Cell:
     # openpyxl refuses control characters; they are never meaningful in a cell.
+    if value == "":
+        return None
     if isinstance(value, str):
         return "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32)
     return value

@@ -162,7 +162,7 @@ class Renderer:
             worst = max(overdue, key=lambda o: o.status.days_late or 0)
             more = f" และอีก {len(reminder.owed) - 1} รายการ" if len(reminder.owed) > 1 else ""
             return (
-                f"[{office}] เกินกำหนด: {worst.cycle.display_title} เกินกำหนด {worst.status.days_late} วัน{more}"
+                f"[{office}] {worst.cycle.display_title} เกินกำหนด {worst.status.days_late} วัน{more}"
             )
         if cycles:
             c = min(cycles, key=lambda o: o.cycle.due_on).cycle
