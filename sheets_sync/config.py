@@ -83,7 +83,7 @@ class SmtpSettings:
     max_messages_per_run: int = 400
     retry_attempts: int = 3
     retry_backoff_seconds: float = 2.0
-    log_batch_size: int = 10
+    log_batch_size: int = 100
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ class WritePlan:
     tabs: list[TabWrite] = field(default_factory=list)
     create_log: bool = False
     summary: list[list[Cell]] | None = None
+    # `init`: check every tick box, date format and color, not only those of new columns.
+    reformat: bool = False
 
 
 def problems_text(problems: list[Problem]) -> str:

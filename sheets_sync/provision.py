@@ -31,7 +31,8 @@ def init_plan(config: Config) -> WritePlan:
             TabWrite(names.gcode, GCODE, create=True, statuses=GCODE_STATUSES),
         ],
         create_log=True,
-        summary=[["สรุปจะถูกเขียนเมื่อ sheets-sync sync ทำงานครั้งแรก"]],
+        summary=None,
+        reformat=True,
     )
 
 

@@ -65,6 +65,9 @@ def text_summary(result: SyncResult) -> str:
         lines.append("G-code: " + ", ".join(f"{k} {n}" for k, n in sorted(g.items())))
     sent = ", ".join(f"{k} {n}" for k, n in sorted(counts.items())) or "none"
     lines.append(f"messages ({result.transport}): {sent}")
+    if result.api_calls:
+        calls = ", ".join(f"{k} {n}" for k, n in sorted(result.api_calls.items()))
+        lines.append(f"Sheets API calls: {sum(result.api_calls.values())} ({calls})")
     lines.append(
         f"problems: {len(ev.problems)}"
         + (" (run 'sheets-sync validate' to list them)" if ev.problems else "")

@@ -91,6 +91,7 @@ class SyncResult:
     seconds: float = 0.0
     mail_error: str = ""
     transport: str = ""
+    api_calls: dict[str, int] = field(default_factory=dict)
 
 
 def _log_entry(msg: SentMessage, sent_at: str, run_id: str) -> dict[str, Cell]:
@@ -175,6 +176,7 @@ def run_sync(
             backend.commit()
             result.wrote = True
     result.seconds = time.perf_counter() - started
+    result.api_calls = dict(getattr(backend, "calls", {}))
     return result
 
 

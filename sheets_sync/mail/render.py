@@ -135,7 +135,7 @@ class Renderer:
             "requests": reminder.requests,
             "reminder": reminder,
             "today": today,
-            "links": {o.cycle.cycle_id: self.row_link(o.cycle.cycle_id, o.row) for o in owed if o.row},
+            "links": {o.cycle.cycle_id: self.row_link(o.cycle.cycle_id, o.row) if o.row else "" for o in owed},
             "gcode_tab": self.config.tabs.gcode,
         }
         subject = self._school_subject(reminder)
@@ -161,9 +161,7 @@ class Renderer:
         if overdue:
             worst = max(overdue, key=lambda o: o.status.days_late or 0)
             more = f" และอีก {len(reminder.owed) - 1} รายการ" if len(reminder.owed) > 1 else ""
-            return (
-                f"[{office}] {worst.cycle.display_title} เกินกำหนด {worst.status.days_late} วัน{more}"
-            )
+            return f"[{office}] {worst.cycle.display_title} เกินกำหนด {worst.status.days_late} วัน{more}"
         if cycles:
             c = min(cycles, key=lambda o: o.cycle.due_on).cycle
             more = f" และอีก {len(reminder.owed) - 1} รายการ" if len(reminder.owed) > 1 else ""

@@ -1,0 +1,627 @@
+"""The Google Sheets backend: the whole sync in a fixed handful of API calls, whatever the number of rows.
+
+Calls per sync: one metadata read and one values:batchGet (read); one spreadsheets:batchUpdate only when a
+tab, header, color, protection or the chart must change (prepare); one values:append per batch of log rows;
+one values:batchGet of header rows and key columns and one values:batchUpdate (write).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from gspread.exceptions import APIError
+from gspread.http_client import HTTPClient
+
+from sheets_sync import cells
+from sheets_sync.cells import Cell
+from sheets_sync.config import Config
+from sheets_sync.errors import BackendError
+from sheets_sync.evaluate import Snapshot
+from sheets_sync.plan import TabWrite, WritePlan, column_positions, place
+from sheets_sync.schema import CYCLE_STATUSES, LOG, Kind, Owner, norm_header
+from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER_ROW
+
+from . import sheets_requests as rq
+from .google_auth import GOOGLE_ENDPOINT, load_identity
+from .retry import RetryPolicy, status_of
+
+METADATA_FIELDS = (
+    "spreadsheetId,properties.title,sheets(properties,conditionalFormats,protectedRanges,charts)"
+)
+READ_PARAMS = {
+    "valueRenderOption": "UNFORMATTED_VALUE",
+    "dateTimeRenderOption": "SERIAL_NUMBER",
+    "majorDimension": "ROWS",
+}
+MIN_ROWS, MIN_COLUMNS, ROW_MARGIN = 1000, 26, 200
+CHART_TITLE = "สถานะโรงเรียนในแต่ละรอบ"
+
+
+class _Redirect:
+    """Sends requests for Google's Sheets endpoint to the configured one (a local server in tests)."""
+
+    endpoint: str
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        if self.endpoint != GOOGLE_ENDPOINT and url.startswith(GOOGLE_ENDPOINT):
+            url = self.endpoint + url[len(GOOGLE_ENDPOINT) :]
+        return super().request(method, url, *args, **kwargs)  # type: ignore[misc]
+
+
+class EndpointSession(_Redirect, requests.Session):  # type: ignore[misc]
+    """A plain session (no token) for a local endpoint."""
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__()
+        self.endpoint = endpoint.rstrip("/")
+
+
+def authorized_session(credentials: Any, endpoint: str) -> requests.Session:
+    """google-auth's AuthorizedSession (refreshes the token), pointed at `endpoint`."""
+    from google.auth.transport.requests import AuthorizedSession
+
+    class _Authorized(_Redirect, AuthorizedSession):  # type: ignore[misc]
+        pass
+
+    session = _Authorized(credentials)
+    session.endpoint = endpoint.rstrip("/")
+    return session
+
+
+class GsheetsBackend:
+    """One run's view of a Google Sheet, read once, written keyed by school code."""
+
+    name = "gsheets"
+
+    def __init__(
+        self,
+        http: HTTPClient,
+        config: Config,
+        service_account: str = "",
+        retry: RetryPolicy | None = None,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
+        self.http = http
+        self.config = config
+        self.spreadsheet_id = config.workbook.spreadsheet_id
+        self.service_account = service_account
+        self.retry = retry or RetryPolicy(
+            config.workbook.retry_max_attempts, config.workbook.retry_max_wait_seconds
+        )
+        self.echo = echo or (lambda _m: None)
+        self.calls: Counter[str] = Counter()
+        self.sheets: dict[str, dict[str, Any]] = {}
+        self.snapshot: Snapshot = {}
+        self.headers: dict[str, list[Cell]] = {}
+        self._formats: dict[str, dict[int, str]] = {}
+
+    @classmethod
+    def from_config(cls, config: Config, echo: Callable[[str], None] | None = None) -> GsheetsBackend:
+        identity = load_identity(config.workbook)
+        endpoint = config.workbook.api_endpoint
+        session = (
+            authorized_session(identity.credentials, endpoint)
+            if identity.credentials is not None
+            else EndpointSession(endpoint)
+        )
+        http = HTTPClient(auth=None, session=session)  # type: ignore[arg-type]
+        http.set_timeout(config.workbook.timeout_seconds)
+        return cls(http, config, identity.email, echo=echo)
+
+    # -- calls ----------------------------------------------------------------------------------------
+    def _call(self, kind: str, fn: Callable[[], Any]) -> Any:
+        def attempt() -> Any:
+            self.calls[kind] += 1
+            return fn()
+
+        def on_retry(exc: BaseException, wait: float) -> None:
+            self.echo(f"Sheets API {kind}: {_describe(exc)}; retrying in {wait:.1f}s")
+
+        try:
+            return self.retry.call(attempt, on_retry)
+        except APIError as exc:
+            raise self._api_error(kind, exc) from None
+        except requests.RequestException as exc:
+            raise BackendError(
+                f"cannot reach the Sheets API at {self.config.workbook.api_endpoint} ({_describe(exc)}) "
+                f"after {self.retry.max_attempts} tries; check the network and run the sync again"
+            ) from None
+
+    def _api_error(self, kind: str, exc: APIError) -> BackendError:
+        status = status_of(exc) or 0
+        message = _describe(exc)
+        sheet = self.spreadsheet_id
+        if status == 403:
+            who = self.service_account or "the service account"
+            return BackendError(
+                f"no access to spreadsheet {sheet} ({message}): open the sheet, click Share and add {who} as Editor"
+            )
+        if status == 404:
+            return BackendError(
+                f"spreadsheet {sheet} not found: check [workbook] spreadsheet_id (the part of the sheet's "
+                f"address between /d/ and /edit)"
+            )
+        if status == 401:
+            return BackendError(
+                f"Google refused the credentials ({message}): create a new key for the service account"
+            )
+        if status in (408, 429) or status >= 500:
+            return BackendError(
+                f"Sheets API {kind} kept failing ({message}) after {self.retry.max_attempts} tries; nothing more "
+                f"was written; run the sync again later"
+            )
+        return BackendError(f"Sheets API refused {kind} ({message})")
+
+    # -- lock -----------------------------------------------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        yield
+
+    # -- read -----------------------------------------------------------------------------------------
+    def read(self) -> Snapshot:
+        sid = self.spreadsheet_id
+        meta = self._call(
+            "get",
+            lambda: self.http.fetch_sheet_metadata(
+                sid, params={"includeGridData": "false", "fields": METADATA_FIELDS}
+            ),
+        )
+        self.sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
+        titles = list(self.sheets)
+        self.snapshot = {}
+        if titles:
+            resp = self._call(
+                "values.batchGet",
+                lambda: self.http.values_batch_get(
+                    sid, [rq.a1_tab(t) for t in titles], params=dict(READ_PARAMS)
+                ),
+            )
+            for title, vr in zip(titles, resp.get("valueRanges", []), strict=False):
+                self.snapshot[title] = [list(row) for row in vr.get("values", [])]
+        self.headers = {t: (rows[0] if rows else []) for t, rows in self.snapshot.items()}
+        return self.snapshot
+
+    def _sheet_id(self, title: str) -> int:
+        return int(self.sheets[title]["properties"]["sheetId"])
+
+    def _new_sheet_id(self, title: str) -> int:
+        used = {self._sheet_id(t) for t in self.sheets}
+        candidate = zlib.crc32(title.encode()) % 2_000_000_000 + 1
+        while candidate in used:
+            candidate += 1
+        return candidate
+
+    # -- shape ----------------------------------------------------------------------------------------
+    def _read_formats(self, titles: list[str]) -> dict[str, dict[int, str]]:
+        """Which columns already have tick boxes or a date format (row 2), so `init` repeats nothing."""
+        titles = [t for t in titles if t in self.sheets]
+        if not titles:
+            return {}
+        meta = self._call(
+            "get",
+            lambda: self.http.fetch_sheet_metadata(
+                self.spreadsheet_id,
+                params={
+                    "includeGridData": "true",
+                    "ranges": [f"{rq.a1_tab(t)}!2:2" for t in titles],
+                    "fields": "sheets(properties.title,data.rowData.values(dataValidation,userEnteredFormat.numberFormat))",
+                },
+            ),
+        )
+        found: dict[str, dict[int, str]] = {}
+        for sheet in meta.get("sheets", []):
+            kinds: dict[int, str] = {}
+            for block in sheet.get("data", []):
+                for row in block.get("rowData", [])[:1]:
+                    for col, value in enumerate(row.get("values", [])):
+                        if value.get("dataValidation", {}).get("condition", {}).get("type") == "BOOLEAN":
+                            kinds[col] = "checkbox"
+                        elif value.get("userEnteredFormat", {}).get("numberFormat", {}).get("type") == "DATE":
+                            kinds[col] = "date"
+            found[sheet.get("properties", {}).get("title", "")] = kinds
+        return found
+
+    def prepare(self, plan: WritePlan) -> None:
+        requests_: list[dict[str, Any]] = []
+        tabs = list(plan.tabs)
+        if plan.create_log or self.config.tabs.log not in self.sheets:
+            tabs.append(TabWrite(self.config.tabs.log, LOG, create=True))
+        self._formats = self._read_formats([t.tab for t in tabs]) if plan.reformat else {}
+        for tw in tabs:
+            requests_ += self._shape_tab(tw, reformat=plan.reformat)
+        if plan.summary is not None:
+            requests_ += self._shape_summary(plan.summary)
+        if requests_:
+            self.echo(f"updating the sheet's structure ({len(requests_)} changes)")
+            self._call(
+                "batchUpdate", lambda: self.http.batch_update(self.spreadsheet_id, {"requests": requests_})
+            )
+
+    def _shape_tab(self, tw: TabWrite, reformat: bool) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        title = tw.tab
+        rows = self.snapshot.get(title, [])
+        header = self.headers.get(title, [])
+        positions, new_headers = column_positions(header, tw.spec)
+        width = max([len(header), *[c + 1 for c in new_headers]], default=0)
+        needed_rows = max(len(rows), 1) + len(tw.appends) + 1
+        created = title not in self.sheets
+        if created:
+            sheet_id = self._new_sheet_id(title)
+            grid = {
+                "rowCount": max(MIN_ROWS, needed_rows + ROW_MARGIN),
+                "columnCount": max(MIN_COLUMNS, width),
+            }
+            out.append(rq.add_sheet(sheet_id, title, grid["rowCount"], grid["columnCount"]))
+            self.sheets[title] = {
+                "properties": {
+                    "sheetId": sheet_id,
+                    "title": title,
+                    "gridProperties": {**grid, "frozenRowCount": 1},
+                },
+                "conditionalFormats": [],
+                "protectedRanges": [],
+            }
+            self.snapshot[title] = []
+        sheet = self.sheets[title]
+        sheet_id = self._sheet_id(title)
+        grid = sheet["properties"].setdefault("gridProperties", {})
+        if width > grid.get("columnCount", MIN_COLUMNS):
+            out.append(rq.append_dimension(sheet_id, "COLUMNS", width - grid["columnCount"]))
+            grid["columnCount"] = width
+        grew = needed_rows > grid.get("rowCount", MIN_ROWS)
+        if grew:
+            extra = needed_rows + ROW_MARGIN - grid.get("rowCount", MIN_ROWS)
+            out.append(rq.append_dimension(sheet_id, "ROWS", extra))
+            grid["rowCount"] = grid.get("rowCount", MIN_ROWS) + extra
+        if new_headers:
+            out += rq.header_cells(sheet_id, new_headers)
+            header = list(header) + [None] * (width - len(header))
+            for pos, text in new_headers.items():
+                header[pos] = text
+            self.headers[title] = header
+            self.snapshot[title] = [header, *rows[1:]]
+        if grid.get("frozenRowCount", 0) < 1:
+            out.append(rq.freeze_header(sheet_id))
+            grid["frozenRowCount"] = 1
+        fresh = set(new_headers) if not (reformat or grew) else set(positions.values())
+        have = self._formats.get(title, {})
+        for spec_col in tw.spec.columns:
+            at = positions.get(spec_col.key)
+            if at is None or at not in fresh:
+                continue
+            if spec_col.kind is Kind.TICK and (grew or have.get(at) != "checkbox"):
+                out.append(rq.checkbox(sheet_id, at))
+            elif spec_col.kind is Kind.DATE and spec_col.owner is Owner.SYNC and have.get(at) != "date":
+                out.append(rq.date_format(sheet_id, at))
+        out += self._colors(sheet, tw, positions)
+        out += self._protections(sheet, tw, positions, rows)
+        return out
+
+    def _colors(self, sheet: dict[str, Any], tw: TabWrite, positions: dict[str, int]) -> list[dict[str, Any]]:
+        status_col, problems_col = positions.get("status"), positions.get("problems")
+        if status_col is None and problems_col is None:
+            return []
+        sheet_id = int(sheet["properties"]["sheetId"])
+        desired = rq.status_rules(sheet_id, status_col if tw.statuses else None, problems_col, tw.statuses)
+        existing = sheet.get("conditionalFormats", [])
+        labels = {s.label for s in tw.statuses}
+        columns = {c for c in (status_col, problems_col) if c is not None}
+        ours = [(i, r) for i, r in enumerate(existing) if rq.is_ours(r, labels, columns)]
+        if sorted(rq.rule_signature(r) for _, r in ours) == sorted(rq.rule_signature(r) for r in desired):
+            return []
+        out: list[dict[str, Any]] = [
+            {"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": i}}
+            for i, _ in sorted(ours, reverse=True)
+        ]
+        out += [{"addConditionalFormatRule": {"rule": rule, "index": n}} for n, rule in enumerate(desired)]
+        kept = [r for i, r in enumerate(existing) if i not in {j for j, _ in ours}]
+        sheet["conditionalFormats"] = desired + kept
+        return out
+
+    def _protections(
+        self, sheet: dict[str, Any], tw: TabWrite, positions: dict[str, int], rows: list[list[Cell]]
+    ) -> list[dict[str, Any]]:
+        officer = self.config.office.officer_email
+        editors = [e for e in (officer, self.service_account) if e]
+        if not editors or tw.spec.kind not in ("cycle", "gcode"):
+            return []
+        sheet_id = int(sheet["properties"]["sheetId"])
+        officer_cols = [
+            positions[c.key] for c in tw.spec.columns if c.owner is Owner.SYNC and c.key in positions
+        ]
+        if tw.spec.kind == "cycle" and "certified" in positions:
+            officer_cols.append(positions["certified"])
+        if tw.spec.kind == "gcode":
+            officer_cols += [positions[k] for k in ("verified", "g_code") if k in positions]
+        desired = [
+            rq.protected(
+                sheet_id, start, end, editors, f"{tw.tab} officer columns {rq.column_letter(start)}", 0
+            )
+            for start, end in rq.runs(officer_cols)
+        ]
+        if self.config.workbook.protect_rows_by_school and tw.spec.kind == "cycle":
+            desired += self._school_rows(sheet_id, tw, positions, rows, editors)
+        existing = [
+            p
+            for p in sheet.get("protectedRanges", [])
+            if str(p.get("description", "")).startswith(rq.PROTECTION_TAG)
+        ]
+        have = {rq.protection_signature(p): p for p in existing}
+        want = {rq.protection_signature(p): p for p in desired}
+        out: list[dict[str, Any]] = [
+            {"deleteProtectedRange": {"protectedRangeId": p["protectedRangeId"]}}
+            for sig, p in have.items()
+            if sig not in want and "protectedRangeId" in p
+        ]
+        out += [{"addProtectedRange": {"protectedRange": p}} for sig, p in want.items() if sig not in have]
+        return out
+
+    def _school_rows(
+        self,
+        sheet_id: int,
+        tw: TabWrite,
+        positions: dict[str, int],
+        rows: list[list[Cell]],
+        editors: list[str],
+    ) -> list[dict[str, Any]]:
+        by_code = dict(self._schools())
+        school_cols = [
+            positions[c.key]
+            for c in tw.spec.columns
+            if c.owner is Owner.PEOPLE and c.key in positions and c.key != "certified"
+        ]
+        key_pos = positions["school_code"]
+        codes: list[str] = []
+        for row in rows[1:]:
+            codes.append(_code(row[key_pos] if key_pos < len(row) else None))
+        codes += [str(a.get("school_code", "")) for a in tw.appends]
+        out = []
+        for offset, code in enumerate(codes, start=1):
+            emails = by_code.get(code)
+            if not emails:
+                continue
+            for start, end in rq.runs(school_cols):
+                out.append(
+                    rq.protected(
+                        sheet_id,
+                        start,
+                        end,
+                        [*editors, *emails],
+                        f"{tw.tab} school {code}",
+                        offset,
+                        offset + 1,
+                    )
+                )
+        return out
+
+    def _schools(self) -> list[tuple[str, list[str]]]:
+        from sheets_sync.parse import parse_schools
+        from sheets_sync.schema import SCHOOLS
+        from sheets_sync.table import Table
+        from sheets_sync.validate import usable_emails
+
+        rows = self.snapshot.get(self.config.tabs.schools)
+        if not rows:
+            return []
+        schools, _ = parse_schools(Table.read(self.config.tabs.schools, rows, SCHOOLS))
+        return [(s.code, list(usable_emails(s.contact_emails))) for s in schools]
+
+    def _shape_summary(self, grid_values: list[list[Cell]]) -> list[dict[str, Any]]:
+        title = self.config.tabs.summary
+        out: list[dict[str, Any]] = []
+        width = max((len(r) for r in grid_values), default=1)
+        old = self.snapshot.get(title, [])
+        rows_needed = max(len(grid_values), len(old)) + 30
+        if title not in self.sheets:
+            sheet_id = self._new_sheet_id(title)
+            props = {"rowCount": max(MIN_ROWS, rows_needed), "columnCount": max(MIN_COLUMNS, width)}
+            out.append(
+                {"addSheet": {"properties": {"sheetId": sheet_id, "title": title, "gridProperties": props}}}
+            )
+            self.sheets[title] = {
+                "properties": {"sheetId": sheet_id, "title": title, "gridProperties": props},
+                "charts": [],
+            }
+            self.snapshot[title] = []
+        sheet = self.sheets[title]
+        sheet_id = self._sheet_id(title)
+        grid = sheet["properties"].setdefault("gridProperties", {})
+        if rows_needed > grid.get("rowCount", MIN_ROWS):
+            out.append(rq.append_dimension(sheet_id, "ROWS", rows_needed - grid.get("rowCount", MIN_ROWS)))
+            grid["rowCount"] = rows_needed
+        if width > grid.get("columnCount", MIN_COLUMNS):
+            out.append(rq.append_dimension(sheet_id, "COLUMNS", width - grid.get("columnCount", MIN_COLUMNS)))
+            grid["columnCount"] = width
+        cycles = 0
+        while (
+            CYCLE_TABLE_HEADER_ROW + 1 + cycles < len(grid_values)
+            and len(grid_values[CYCLE_TABLE_HEADER_ROW + 1 + cycles]) > 1
+        ):
+            cycles += 1
+        ours = [c for c in sheet.get("charts", []) if c.get("spec", {}).get("title") == CHART_TITLE]
+        for extra in ours[1:]:
+            out.append({"deleteEmbeddedObject": {"objectId": extra["chartId"]}})
+        if not cycles:
+            if ours:
+                out.append({"deleteEmbeddedObject": {"objectId": ours[0]["chartId"]}})
+            return out
+        spec = rq.chart_spec(
+            sheet_id, CYCLE_TABLE_HEADER_ROW, cycles, CYCLE_TABLE_FIRST_STATUS_COL, list(CYCLE_STATUSES)
+        )
+        if not ours:
+            anchor = {"sheetId": sheet_id, "rowIndex": len(grid_values) + 2, "columnIndex": 0}
+            out.append(
+                {
+                    "addChart": {
+                        "chart": {
+                            "spec": spec,
+                            "position": {
+                                "overlayPosition": {
+                                    "anchorCell": anchor,
+                                    "widthPixels": 720,
+                                    "heightPixels": 360,
+                                }
+                            },
+                        }
+                    }
+                }
+            )
+        elif rq.chart_rows(ours[0].get("spec", {})) != rq.chart_rows(spec):
+            out.append({"updateChartSpec": {"chartId": ours[0]["chartId"], "spec": spec}})
+        return out
+
+    # -- write ----------------------------------------------------------------------------------------
+    def append_log(self, rows: list[dict[str, Cell]]) -> None:
+        if not rows:
+            return
+        title = self.config.tabs.log
+        positions, _ = column_positions(self.headers.get(title, []), LOG)
+        width = max(positions.values()) + 1
+        values = []
+        for entry in rows:
+            line: list[Any] = [""] * width
+            for key, value in entry.items():
+                if key in positions:
+                    line[positions[key]] = rq.api_value(value)
+            values.append(line)
+        self._call(
+            "values.append",
+            lambda: self.http.values_append(
+                self.spreadsheet_id,
+                f"{rq.a1_tab(title)}!A1",
+                params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
+                body={"majorDimension": "ROWS", "values": values},
+            ),
+        )
+
+    def write(self, plan: WritePlan) -> list[str]:
+        warnings: list[str] = []
+        data: list[dict[str, Any]] = []
+        if plan.tabs:
+            data, warnings = self._placed_values(plan.tabs)
+        if plan.summary is not None:
+            data.append(self._summary_values(plan.summary))
+        if data:
+            self._call(
+                "values.batchUpdate",
+                lambda: self.http.values_batch_update(
+                    self.spreadsheet_id, {"valueInputOption": "RAW", "data": data}
+                ),
+            )
+        return warnings
+
+    def _placed_values(self, tabs: list[TabWrite]) -> tuple[list[dict[str, Any]], list[str]]:
+        # Re-read header rows and key columns just before writing, so values land by school code
+        # even if people sorted, inserted or deleted rows since the read.
+        ranges: list[str] = []
+        key_cols: dict[str, int] = {}
+        for tw in tabs:
+            positions, _ = column_positions(self.headers.get(tw.tab, []), tw.spec)
+            key_cols[tw.tab] = positions[tw.key]
+            letter = rq.column_letter(positions[tw.key])
+            ranges += [f"{rq.a1_tab(tw.tab)}!1:1", f"{rq.a1_tab(tw.tab)}!{letter}:{letter}"]
+        resp = self._call(
+            "values.batchGet",
+            lambda: self.http.values_batch_get(self.spreadsheet_id, ranges, params=dict(READ_PARAMS)),
+        )
+        value_ranges = resp.get("valueRanges", [])
+        data: list[dict[str, Any]] = []
+        warnings: list[str] = []
+        for n, tw in enumerate(tabs):
+            header_now = (value_ranges[2 * n].get("values") or [[]])[0]
+            key_column = [row[0] if row else None for row in value_ranges[2 * n + 1].get("values", [])]
+            if [norm_header(h) for h in header_now] != [
+                norm_header(h) for h in _trim(self.headers.get(tw.tab, []))
+            ]:
+                raise BackendError(
+                    f"the columns of tab {tw.tab!r} changed while the sync ran; nothing was written to it. "
+                    f"Run the sync again"
+                )
+            placement = place(tw, list(header_now), key_column[1:])
+            if placement.new_headers:
+                raise BackendError(f"tab {tw.tab!r} lacks columns the sync needs; run 'sheets-sync init'")
+            grid = self.sheets[tw.tab]["properties"].get("gridProperties", {})
+            if placement.rows_needed > grid.get("rowCount", MIN_ROWS):
+                raise BackendError(
+                    f"tab {tw.tab!r} grew while the sync ran and has no room for new rows; run the sync again"
+                )
+            data += _column_ranges(tw.tab, placement.cells)
+            warnings += [
+                f"{tw.tab}: row for {k!r} is gone; its values were not written"
+                for k, _ in placement.missing_keys
+            ]
+        return data, warnings
+
+    def _summary_values(self, grid_values: list[list[Cell]]) -> dict[str, Any]:
+        old = self.snapshot.get(self.config.tabs.summary, [])
+        width = max([len(r) for r in grid_values] + [len(r) for r in old] + [1])
+        height = max(len(grid_values), len(old))
+        values = []
+        for i in range(height):
+            row = grid_values[i] if i < len(grid_values) else []
+            values.append([rq.api_value(v) for v in row] + [""] * (width - len(row)))
+        return {
+            "range": f"{rq.a1_tab(self.config.tabs.summary)}!A1",
+            "majorDimension": "ROWS",
+            "values": values,
+        }
+
+    def commit(self) -> None:
+        """Every write already reached Google; nothing is buffered."""
+
+    def row_link(self, tab: str, row: int) -> str:
+        if not row or tab not in self.sheets:
+            return ""
+        return f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}/edit#gid={self._sheet_id(tab)}&range=A{row}"
+
+
+def _trim(header: list[Cell]) -> list[Cell]:
+    out = list(header)
+    while out and cells.is_blank(out[-1]):
+        out.pop()
+    return out
+
+
+def _code(value: Cell) -> str:
+    try:
+        return cells.code(value)
+    except cells.CellError:
+        return cells.text(value)
+
+
+def _column_ranges(title: str, placed: list[tuple[int, int, Cell]]) -> list[dict[str, Any]]:
+    """One ValueRange per column, rows not written left as null (which the API skips)."""
+    by_col: dict[int, dict[int, Cell]] = {}
+    for row, col, value in placed:
+        by_col.setdefault(col, {})[row] = value
+    out = []
+    for col, cells_by_row in sorted(by_col.items()):
+        first, last = min(cells_by_row), max(cells_by_row)
+        letter = rq.column_letter(col)
+        values = [
+            [rq.api_value(cells_by_row[r])] if r in cells_by_row else [None] for r in range(first, last + 1)
+        ]
+        out.append(
+            {
+                "range": f"{rq.a1_tab(title)}!{letter}{first + 1}:{letter}{last + 1}",
+                "majorDimension": "ROWS",
+                "values": values,
+            }
+        )
+    return out
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, APIError):
+        try:
+            err = exc.response.json().get("error", {})
+            return f"{err.get('code', exc.response.status_code)} {err.get('status', '')}: {err.get('message', '')}".strip()
+        except ValueError:
+            return f"HTTP {exc.response.status_code}"
+    return type(exc).__name__
