@@ -69,7 +69,6 @@ class EmailSettings:
     outbox_dir: Path = Path("outbox")
     from_address: str = "sheets-sync@localhost"
     reply_to: str = ""
-    sheet_url: str = ""
 
 
 @dataclass(frozen=True)
