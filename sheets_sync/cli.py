@@ -234,66 +234,17 @@ def _sync_json(result: Any) -> dict[str, Any]:
 def status(ctx: Context, today: dt.datetime | None, as_json: bool) -> None:
     """Show each cycle's counts by status (reads only; writes and sends nothing)."""
     from sheets_sync.run_summary import status_table
-    from sheets_sync.summary import gcode_counts, summarize
+    from sheets_sync.summary import gcode_counts, status_data, summarize
 
     ev = _evaluate(ctx, today)
     summaries = summarize(ev)
     if as_json:
-        click.echo(json.dumps(status_json(ev, summaries), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(status_data(ev, summaries), ensure_ascii=False, indent=2))
         return
     click.echo(status_table(summaries))
     if ev.requests:
         counts = gcode_counts(ev)
         click.echo("G-code: " + ", ".join(f"{k} {n}" for k, n in counts.items() if n))
-
-
-def status_json(ev: Evaluation, summaries: list[Any]) -> dict[str, Any]:
-    """The numbers `status --json` prints (the report uses the same)."""
-    from sheets_sync.summary import gcode_counts
-
-    cycles = []
-    for cs in summaries:
-        cycle = cs.result.cycle
-        cycles.append(
-            {
-                "cycle_id": cycle.cycle_id,
-                "system": cycle.system,
-                "title": cycle.display_title,
-                "opens_on": cycle.opens_on.isoformat(),
-                "due_on": cycle.due_on.isoformat(),
-                "certify_by": cycle.certify_by.isoformat() if cycle.certify_by else None,
-                **cs.total.as_dict(),
-                "districts": {d: c.as_dict() for d, c in cs.districts.items()},
-                "schools": [
-                    {
-                        "school_code": e.school_code,
-                        "status": e.status.key,
-                        "days_late": e.status.days_late,
-                        "late": e.status.late,
-                        "needs_help": e.status.needs_help,
-                        "problems": len(e.problems),
-                    }
-                    for e in cs.result.entries
-                    if e.occurrence == 0
-                ],
-            }
-        )
-    return {
-        "today": ev.today.isoformat(),
-        "cycles": cycles,
-        "gcode": {
-            "counts": gcode_counts(ev),
-            "requests": [
-                {
-                    "request_id": r.request.request_id,
-                    "status": r.status.key,
-                    "waiting_days": r.status.waiting_days,
-                }
-                for r in ev.requests
-            ],
-        },
-        "problems": len(ev.problems),
-    }
 
 
 @cli.command()
@@ -388,6 +339,49 @@ def demo(ctx: Context, folder: Path, fresh: bool) -> None:
     click.echo(f"workbook: {config.workbook.path}")
     click.echo(f"emails:   {config.email.outbox_dir / 'index.html'}  ({len(result.messages)} new this run)")
     click.echo(f"next:     sheets-sync status --config {config_path} --today {DEMO_TODAY.isoformat()}")
+
+
+@cli.command()
+@today_option
+@click.option(
+    "--cycle", "cycle_id", help="Cycle id to report on, or 'all' (default: the cycle opened most recently)."
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "md", "json"]),
+    default="html",
+    show_default=True,
+    help="Output format.",
+)
+@common_options
+def report(ctx: Context, today: dt.datetime | None, cycle_id: str | None, out: Path | None, fmt: str) -> None:
+    """A report for the director: headline numbers, a chart per district, confirmations by day
+    against the deadline, late schools, open help requests and the G-code queue.
+
+    HTML is one self-contained file (no external assets) that prints on A4. `--format md` and
+    `--format json` give the same numbers for machines (json equals `status --json`'s numbers).
+    """
+    from sheets_sync import report as reports
+    from sheets_sync.summary import summarize
+
+    ev = _evaluate(ctx, today)
+    built = reports.build(ev, summarize(ev), cycle_id)
+    if fmt == "json":
+        text = json.dumps(reports.to_json(built), ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "md":
+        text = reports.to_markdown(built)
+    else:
+        text = reports.to_html(built)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}")
 
 
 @cli.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sheets_sync.cells import Cell
 from sheets_sync.evaluate import CycleResult, Evaluation
@@ -140,3 +141,50 @@ def summary_grid(ev: Evaluation, summaries: list[CycleSummary]) -> list[list[Cel
         grid += [[s.label, gcode_counts(ev)[s.key]] for s in GCODE_STATUSES]
     grid += [[], [f"ปัญหาในข้อมูล: {len(ev.problems)} รายการ (ดูคอลัมน์ ข้อผิดพลาด ในแต่ละแท็บ)"]]
     return grid
+
+
+def status_data(ev: Evaluation, summaries: list[CycleSummary]) -> dict[str, Any]:
+    """The numbers `status --json` prints; the report's JSON holds the same."""
+    cycles = []
+    for cs in summaries:
+        cycle = cs.result.cycle
+        cycles.append(
+            {
+                "cycle_id": cycle.cycle_id,
+                "system": cycle.system,
+                "title": cycle.display_title,
+                "opens_on": cycle.opens_on.isoformat(),
+                "due_on": cycle.due_on.isoformat(),
+                "certify_by": cycle.certify_by.isoformat() if cycle.certify_by else None,
+                **cs.total.as_dict(),
+                "districts": {d: c.as_dict() for d, c in cs.districts.items()},
+                "schools": [
+                    {
+                        "school_code": e.school_code,
+                        "status": e.status.key,
+                        "days_late": e.status.days_late,
+                        "late": e.status.late,
+                        "needs_help": e.status.needs_help,
+                        "problems": len(e.problems),
+                    }
+                    for e in cs.result.entries
+                    if e.occurrence == 0
+                ],
+            }
+        )
+    return {
+        "today": ev.today.isoformat(),
+        "cycles": cycles,
+        "gcode": {
+            "counts": gcode_counts(ev),
+            "requests": [
+                {
+                    "request_id": r.request.request_id,
+                    "status": r.status.key,
+                    "waiting_days": r.status.waiting_days,
+                }
+                for r in ev.requests
+            ],
+        },
+        "problems": len(ev.problems),
+    }

@@ -135,7 +135,9 @@ class Renderer:
             "requests": reminder.requests,
             "reminder": reminder,
             "today": today,
-            "links": {o.cycle.cycle_id: self.row_link(o.cycle.cycle_id, o.row) if o.row else "" for o in owed},
+            "links": {
+                o.cycle.cycle_id: self.row_link(o.cycle.cycle_id, o.row) if o.row else "" for o in owed
+            },
             "gcode_tab": self.config.tabs.gcode,
         }
         subject = self._school_subject(reminder)

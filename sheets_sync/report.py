@@ -1,0 +1,164 @@
+"""The end-of-cycle report for the director: headline numbers, charts, who is late, who needs help, G-codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sheets_sync.errors import SheetsSyncError
+from sheets_sync.evaluate import Evaluation
+from sheets_sync.mail.render import _environment, safe_note
+from sheets_sync.schema import CYCLE_STATUSES, GCODE_STATUSES
+from sheets_sync.summary import CycleSummary, status_data
+from sheets_sync.svg import cumulative_curve, stacked_bars
+from sheets_sync.thaidates import thai_date
+
+# Bars are drawn in this order, left to right: done first, then what is still open.
+BAR_ORDER = ("certified", "confirmed", "submitted", "due_soon", "pending", "overdue", "not_open")
+
+
+@dataclass
+class CycleReport:
+    summary: CycleSummary
+    late: list[dict[str, Any]] = field(default_factory=list)
+    help_wanted: list[dict[str, Any]] = field(default_factory=list)
+    confirmations: list[tuple[dt.date, int]] = field(default_factory=list)
+    district_svg: str = ""
+    curve_svg: str = ""
+
+
+@dataclass
+class Report:
+    today: dt.date
+    office: str
+    cycles: list[CycleReport]
+    numbers: dict[str, Any]
+    gcode_queue: list[dict[str, Any]]
+
+
+def pick(summaries: list[CycleSummary], cycle_id: str | None, today: dt.date) -> list[CycleSummary]:
+    """The cycle asked for; by default the one opened most recently; `all` for every open cycle."""
+    if not summaries:
+        raise SheetsSyncError("no cycle has opened yet: nothing to report")
+    if cycle_id == "all":
+        return summaries
+    if cycle_id:
+        wanted = [s for s in summaries if s.result.cycle.cycle_id.upper() == cycle_id.upper()]
+        if not wanted:
+            known = ", ".join(s.result.cycle.cycle_id for s in summaries)
+            raise SheetsSyncError(f"cycle {cycle_id!r} is not open or does not exist; open cycles: {known}")
+        return wanted
+    return [max(summaries, key=lambda s: (s.result.cycle.opens_on, s.result.cycle.due_on))]
+
+
+def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = None) -> Report:
+    """Everything the report shows, from one evaluation: the same numbers as `status --json`."""
+    chosen = pick(summaries, cycle_id, ev.today)
+    status_by_key = {s.key: s for s in CYCLE_STATUSES}
+    bar_statuses = [status_by_key[k] for k in BAR_ORDER]
+    cycles = []
+    for cs in chosen:
+        cycle = cs.result.cycle
+        entries = [e for e in cs.result.entries if e.occurrence == 0 and e.school is not None]
+        late = sorted(
+            (
+                {
+                    "code": e.school_code,
+                    "name": e.school.name,
+                    "district": e.school.district,
+                    "days": e.status.days_late,
+                }
+                for e in entries
+                if e.status.key == "overdue" and e.school is not None
+            ),
+            key=lambda r: (-int(r["days"] or 0), str(r["code"])),
+        )
+        help_wanted = [
+            {
+                "code": e.school_code,
+                "name": e.school.name,
+                "note": safe_note(e.entry.school_note if e.entry else ""),
+            }
+            for e in entries
+            if e.status.needs_help and e.status.key not in ("certified", "inactive") and e.school is not None
+        ]
+        seen = sorted(e.status.confirmed_seen for e in entries if e.status.confirmed_seen is not None)
+        confirmations: list[tuple[dt.date, int]] = []
+        for n, day in enumerate(seen, start=1):
+            if confirmations and confirmations[-1][0] == day:
+                confirmations[-1] = (day, n)
+            else:
+                confirmations.append((day, n))
+        end = (
+            max(ev.today, cycle.due_on, *(d for d, _ in confirmations))
+            if confirmations
+            else max(ev.today, cycle.due_on)
+        )
+        start = min([cycle.opens_on, *(d for d, _ in confirmations)])
+        rows = [
+            (district, dict(c.by_status), f"{c.on_time_rate:.0f}%" if c.on_time_rate is not None else "–")
+            for district, c in cs.districts.items()
+        ]
+        cycles.append(
+            CycleReport(
+                cs,
+                late,
+                help_wanted,
+                confirmations,
+                stacked_bars(rows, bar_statuses),
+                cumulative_curve(confirmations, start, end, cycle.due_on, cs.total.schools),
+            )
+        )
+    queue = [
+        {
+            "request_id": r.request.request_id,
+            "school_code": r.request.school_code,
+            "school": ev.schools_by_code[r.request.school_code].name
+            if r.request.school_code in ev.schools_by_code
+            else "",
+            "requested_on": r.request.requested_on,
+            "status": r.status.key,
+            "waiting_days": r.status.waiting_days,
+        }
+        for r in sorted(ev.requests, key=lambda r: (r.request.requested_on or ev.today, r.request.request_id))
+        if r.status.key not in ("done", "invalid")
+    ]
+    numbers = status_data(ev, [c.summary for c in cycles])
+    return Report(ev.today, ev.config.office.name, cycles, numbers, queue)
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    """The report's numbers for machines; `cycles` and `gcode` equal `status --json`'s for those cycles."""
+    data = dict(report.numbers)
+    data["office"] = report.office
+    for cycle_data, cr in zip(data["cycles"], report.cycles, strict=True):
+        cycle_data["late_schools"] = cr.late
+        cycle_data["help_requests"] = cr.help_wanted
+        cycle_data["confirmations_by_day"] = [
+            {"date": d.isoformat(), "confirmed": n} for d, n in cr.confirmations
+        ]
+    data["gcode_queue"] = [
+        {**q, "requested_on": q["requested_on"].isoformat() if q["requested_on"] else None}
+        for q in report.gcode_queue
+    ]
+    return data
+
+
+def _render(report: Report, template: str) -> str:
+    env = _environment()
+    return env.get_template(template).render(
+        report=report,
+        statuses=CYCLE_STATUSES,
+        gcode_statuses={s.key: s for s in GCODE_STATUSES},
+        thai_today=thai_date(report.today),
+    )
+
+
+def to_html(report: Report) -> str:
+    """One self-contained HTML file: inline CSS and SVG, no external assets, A4 print styles."""
+    return _render(report, "report.html")
+
+
+def to_markdown(report: Report) -> str:
+    return _render(report, "report.md")
