@@ -7,11 +7,11 @@ import math
 import re
 from decimal import Decimal
 
+from sheets_sync.personal import THAI_DIGITS, masked
 from sheets_sync.thaidates import BE_OFFSET, MONTHS_LONG, MONTHS_SHORT
 
 Cell = str | int | float | bool | dt.date | dt.datetime | None
 
-THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 # Google Sheets and Excel count days from 30 Dec 1899.
 SERIAL_EPOCH = dt.date(1899, 12, 30)
 _SERIAL_MIN, _SERIAL_MAX = 1, 2958465  # 1900-01-01 .. 9999-12-31
@@ -103,18 +103,25 @@ def date(value: Cell) -> dt.date | None:
     if isinstance(value, bool):
         raise CellError("วันที่ไม่ถูกต้อง")
     if isinstance(value, dt.datetime):
-        return value.date()
+        value = value.date()
     if isinstance(value, dt.date):
-        return value
+        return _plausible(value)
     if isinstance(value, int | float):
-        if not math.isfinite(value) or not _SERIAL_MIN <= value <= _SERIAL_MAX:
+        if (isinstance(value, float) and not math.isfinite(value)) or not _SERIAL_MIN <= value <= _SERIAL_MAX:
             raise CellError(f"วันที่ {text(value)!r} ไม่ถูกต้อง")
-        return SERIAL_EPOCH + dt.timedelta(days=int(value))
+        return _plausible(SERIAL_EPOCH + dt.timedelta(days=int(value)))
     raw = normalize_digits(str(value)).strip()
     parsed = _parse_date_text(raw)
     if parsed is None:
         raise CellError(f"อ่านวันที่ {_clip(raw)!r} ไม่ได้ ใช้รูปแบบ 10/6/2569 หรือ 2026-06-10")
-    return parsed
+    return _plausible(parsed)
+
+
+def _plausible(day: dt.date) -> dt.date:
+    # A year such as 0001 is a "null date" pasted from another system, not a reporting date.
+    if not 1900 <= day.year <= 2400:
+        raise CellError(f"วันที่ {day.isoformat()} ไม่สมเหตุสมผล (ปี ค.ศ. ต้องอยู่ระหว่าง 1900–2400)")
+    return day
 
 
 def _parse_date_text(raw: str) -> dt.date | None:
@@ -149,7 +156,11 @@ def day_list(value: Cell) -> tuple[int, ...] | None:
     if isinstance(value, bool):
         raise CellError("ต้องเป็นจำนวนวัน เช่น 7,3,1")
     if isinstance(value, int | float):
-        if not math.isfinite(value) or int(value) != value or value < 1:
+        if (
+            (isinstance(value, float) and not math.isfinite(value))
+            or int(value) != value
+            or not 0 < value <= 366
+        ):
             raise CellError("ต้องเป็นจำนวนวัน เช่น 7,3,1")
         return (int(value),)
     parts = [p.strip() for p in re.split(r"[,\s;]+", normalize_digits(str(value))) if p.strip()]
@@ -159,4 +170,6 @@ def day_list(value: Cell) -> tuple[int, ...] | None:
 
 
 def _clip(raw: str, limit: int = 40) -> str:
+    # Problem messages quote the cell; a national ID or a name typed into the wrong cell is not quoted.
+    raw = masked(raw)
     return raw if len(raw) <= limit else raw[: limit - 1] + "…"

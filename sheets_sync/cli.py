@@ -132,13 +132,7 @@ def _start_if_missing(backend: Any) -> bool:
 @click.option("--skip-existing", is_flag=True, help="Add only the cycles that are not there yet.")
 @common_options
 def new_year(ctx: Context, year: int, skip_existing: bool) -> None:
-    """Add the five default cycles of academic YEAR (Buddhist Era, e.g. 2569).
-
-    \b
-    The academic year starts on 16 May. Default dates (change them in the sheet):
-    {table}
-    certify_by is due_on + 5 days. A cycle id that exists already is refused.
-    """
+    """Add the five default cycles of academic YEAR (Buddhist Era, e.g. 2569)."""
     from sheets_sync.provision import new_year_plan
 
     backend = _backend(ctx)
@@ -150,7 +144,12 @@ def new_year(ctx: Context, year: int, skip_existing: bool) -> None:
     click.echo(f"added {len(added)} cycles: {', '.join(added)}" if added else "nothing to add")
 
 
-new_year.help = (new_year.help or "").replace("{table}", HELP_TABLE)
+new_year.help = (
+    "Add the five default cycles of academic YEAR (Buddhist Era, e.g. 2569).\n\n"
+    "\b\nThe academic year starts on 16 May. Default dates (change them in the sheet):\n"
+    + HELP_TABLE
+    + "\n\ncertify_by is due_on + 5 days. A cycle id that exists already is refused."
+)
 
 
 @cli.command("import-schools")

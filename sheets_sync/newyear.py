@@ -21,8 +21,10 @@ DEFAULTS: tuple[tuple[str, str, str, tuple[int, int, int], tuple[int, int, int]]
 )
 
 HELP_TABLE = "\n".join(
-    f"  {cid.format(y='YYYY'):<14} opens {o[1]:>2}/{o[0]:<2} due {d[1]:>2}/{d[0]:<2}"
-    + (" (next CE year)" if d[2] else "")
+    (
+        f"  {cid.format(y='YYYY'):<12} opens {o[1]:>2}/{o[0]:<2}  due {d[1]:>2}/{d[0]:<2}"
+        + ("  (next CE year)" if d[2] else "")
+    ).rstrip()
     for cid, _s, _t, o, d in DEFAULTS
 )
 

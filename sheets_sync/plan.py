@@ -122,15 +122,21 @@ class Placement:
     columns_needed: int
 
 
-def column_positions(header: list[Cell], spec: TabSpec) -> tuple[dict[str, int], dict[int, str]]:
-    """Each spec column's 0-based position; sync columns that are missing get new positions at the end."""
+def column_positions(
+    header: list[Cell], spec: TabSpec, used_width: int = 0
+) -> tuple[dict[str, int], dict[int, str]]:
+    """Each spec column's 0-based position; missing sync columns go right of every used column.
+
+    `used_width` is how many columns any row uses: notes typed right of the table, under no header,
+    are never overwritten by a new column.
+    """
     aliases = {alias: col.key for col in spec.columns for alias in header_aliases(col)}
     positions: dict[str, int] = {}
     for pos, text in enumerate(header):
         key = aliases.get(norm_header(text))
         if key is not None and key not in positions:
             positions[key] = pos
-    used = max((i for i, v in enumerate(header) if not cells.is_blank(v)), default=-1)
+    used = max([i for i, v in enumerate(header) if not cells.is_blank(v)] + [used_width - 1], default=-1)
     new_headers: dict[int, str] = {}
     for col in spec.columns:
         if col.key not in positions and (col.owner is Owner.SYNC or not header):
@@ -140,8 +146,12 @@ def column_positions(header: list[Cell], spec: TabSpec) -> tuple[dict[str, int],
     return positions, new_headers
 
 
-def place(tw: TabWrite, header: list[Cell], key_cells: list[Cell]) -> Placement:
-    """Map the plan onto the tab's current header and key column (re-read just before writing)."""
+def place(tw: TabWrite, header: list[Cell], key_cells: list[Cell], used_rows: int = 0) -> Placement:
+    """Map the plan onto the tab's current header and key column (re-read just before writing).
+
+    New rows go below the last row holding anything (`used_rows`, header included), so a row a person
+    filled without a code is never taken for a new school.
+    """
     positions, new_headers = column_positions(header, tw.spec)
     row_of: dict[RowKey, int] = {}
     seen: dict[str, int] = {}
@@ -162,7 +172,7 @@ def place(tw: TabWrite, header: list[Cell], key_cells: list[Cell]) -> Placement:
             missing.append(row_key)
             continue
         out.extend((row, positions[k], v) for k, v in values.items() if k in positions)
-    next_row = last_used + 1
+    next_row = max(last_used, used_rows - 1) + 1
     for values in tw.appends:
         out.extend((next_row, positions[k], v) for k, v in values.items() if k in positions)
         next_row += 1

@@ -31,7 +31,7 @@ def init_plan(config: Config) -> WritePlan:
             TabWrite(names.gcode, GCODE, create=True, statuses=GCODE_STATUSES),
         ],
         create_log=True,
-        summary=None,
+        summary=[],
         reformat=True,
     )
 

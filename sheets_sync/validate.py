@@ -7,16 +7,14 @@ import re
 from collections.abc import Iterable
 
 from email_validator import EmailNotValidError, validate_email
-from stdnum.th import pin
 
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, Problem, School
+from sheets_sync.personal import looks_personal
 from sheets_sync.schema import SYSTEMS
 
 # Characters Google Sheets and Excel refuse in a tab name.
 _BAD_TAB_CHARS = re.compile(r"[\[\]:*?/\\']")
 G_CODE = re.compile(r"G\d{12}")
-_THIRTEEN_DIGITS = re.compile(r"(?<!\d)(\d[\d\s\-]{11,20}\d)(?!\d)")
-_TITLES = re.compile(r"(เด็กชาย|เด็กหญิง|นางสาว|ด\.\s*ช\.|ด\.\s*ญ\.|นาย|นาง)\s*[\u0E00-\u0E7F]{2,}")
 PERSONAL_DATA = "มีข้อมูลส่วนบุคคล (เลขประจำตัวประชาชนหรือชื่อ-นามสกุล) โปรดลบออก ใช้รหัสอ้างอิงของโรงเรียนแทน"
 
 
@@ -107,15 +105,6 @@ def validate_entry(
     if entry.certified and not entry.confirmed:
         problems.append(Problem(tab, entry.row, labels["certified"], "เขตรับรองแล้วแต่โรงเรียนยังไม่ได้ยืนยันข้อมูล"))
     return problems
-
-
-def looks_personal(value: str) -> bool:
-    """True when text holds a valid 13-digit Thai national ID or a name with a Thai title."""
-    for match in _THIRTEEN_DIGITS.finditer(value):
-        digits = re.sub(r"\D", "", match.group(1))
-        if len(digits) == 13 and pin.is_valid(digits):
-            return True
-    return bool(_TITLES.search(value))
 
 
 def validate_gcode(

@@ -247,8 +247,9 @@ class GsheetsBackend:
         title = tw.tab
         rows = self.snapshot.get(title, [])
         header = self.headers.get(title, [])
-        positions, new_headers = column_positions(header, tw.spec)
-        width = max([len(header), *[c + 1 for c in new_headers]], default=0)
+        used_width = max((len(r) for r in rows), default=0)
+        positions, new_headers = column_positions(header, tw.spec, used_width)
+        width = max([used_width, *[c + 1 for c in new_headers]], default=0)
         needed_rows = max(len(rows), 1) + len(tw.appends) + 1
         created = title not in self.sheets
         if created:
@@ -525,7 +526,9 @@ class GsheetsBackend:
             positions, _ = column_positions(self.headers.get(tw.tab, []), tw.spec)
             key_cols[tw.tab] = positions[tw.key]
             letter = rq.column_letter(positions[tw.key])
-            ranges += [f"{rq.a1_tab(tw.tab)}!1:1", f"{rq.a1_tab(tw.tab)}!{letter}:{letter}"]
+            # A tab that gains rows is re-read whole, so a row someone filled in meanwhile is never reused.
+            body = rq.a1_tab(tw.tab) if tw.appends else f"{rq.a1_tab(tw.tab)}!{letter}:{letter}"
+            ranges += [f"{rq.a1_tab(tw.tab)}!1:1", body]
         resp = self._call(
             "values.batchGet",
             lambda: self.http.values_batch_get(self.spreadsheet_id, ranges, params=dict(READ_PARAMS)),
@@ -535,7 +538,9 @@ class GsheetsBackend:
         warnings: list[str] = []
         for n, tw in enumerate(tabs):
             header_now = (value_ranges[2 * n].get("values") or [[]])[0]
-            key_column = [row[0] if row else None for row in value_ranges[2 * n + 1].get("values", [])]
+            rows_now = value_ranges[2 * n + 1].get("values", [])
+            key_at = 0 if not tw.appends else key_cols[tw.tab]
+            key_column = [row[key_at] if len(row) > key_at else None for row in rows_now]
             if [norm_header(h) for h in header_now] != [
                 norm_header(h) for h in _trim(self.headers.get(tw.tab, []))
             ]:
@@ -543,7 +548,8 @@ class GsheetsBackend:
                     f"the columns of tab {tw.tab!r} changed while the sync ran; nothing was written to it. "
                     f"Run the sync again"
                 )
-            placement = place(tw, list(header_now), key_column[1:])
+            used = len(rows_now) if tw.appends else max(len(self.snapshot.get(tw.tab, [])), len(key_column))
+            placement = place(tw, list(header_now), key_column[1:], used)
             if placement.new_headers:
                 raise BackendError(f"tab {tw.tab!r} lacks columns the sync needs; run 'sheets-sync init'")
             grid = self.sheets[tw.tab]["properties"].get("gridProperties", {})

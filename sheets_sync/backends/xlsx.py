@@ -26,6 +26,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from sheets_sync import cells
 from sheets_sync.cells import Cell, cell_value
 from sheets_sync.config import TabNames
 from sheets_sync.errors import LockedError, WorkbookError
@@ -37,7 +38,7 @@ from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER
 CHECKBOX_FORMULA = '"TRUE,FALSE"'
 DATE_FORMAT = "yyyy-mm-dd"
 BOOLEAN_FORMAT = '"TRUE";"TRUE";"FALSE"'
-MIN_FORMAT_ROWS = 1000
+MAX_ROWS = 1048576
 
 
 def _fill(rgb: str) -> PatternFill:
@@ -178,6 +179,8 @@ class XlsxBackend:
         if all(v is None for v in header):
             header = []
         positions, new_headers = column_positions(header, spec)
+        if new_headers and ws.max_row > 1:
+            positions, new_headers = column_positions(header, spec, _used_width(ws))
         for col, text in new_headers.items():
             cell = ws.cell(row=1, column=col + 1, value=text)
             cell.font = Font(bold=True)
@@ -194,7 +197,8 @@ class XlsxBackend:
     def _format(
         self, ws: Worksheet, spec: TabSpec, positions: dict[str, int], statuses: tuple[Status, ...]
     ) -> None:
-        last = max(ws.max_row + 500, MIN_FORMAT_ROWS)
+        # Whole columns below the header: the ranges never change, so reruns find and replace them.
+        last = MAX_ROWS
         ours: dict[str, list[Any]] = {}
         status_col = positions.get("status")
         if status_col is not None and statuses:
@@ -210,9 +214,11 @@ class XlsxBackend:
             ours[f"{letter}2:{letter}{last}"] = [
                 FormulaRule(formula=[f"LEN({letter}2)>0"], fill=_fill(INVALID_FILL), stopIfTrue=False)
             ]
+        ours_cols = {ref.split(":")[0] for ref in ours}
         kept = ConditionalFormattingList()
         for cf in ws.conditional_formatting:
-            if str(cf.sqref) not in ours:
+            # Our rules of earlier runs may have covered fewer rows: same column, starting on row 2.
+            if str(cf.sqref).split(":")[0] not in ours_cols:
                 for rule in cf.rules:
                     kept.add(str(cf.sqref), rule)
         for ref, rules in ours.items():
@@ -267,13 +273,13 @@ class XlsxBackend:
         positions, _ = column_positions(header, tw.spec)
         key_col = positions[tw.key] + 1
         keys = [cell_value(ws.cell(row=r, column=key_col).value) for r in range(2, ws.max_row + 1)]
-        placement = place(tw, header, keys)
+        placement = place(tw, header, keys, _used_rows(ws))
         date_cols = {positions[c.key] for c in tw.spec.columns if c.kind is Kind.DATE and c.key in positions}
         tick_cols = {positions[c.key] for c in tw.spec.columns if c.kind is Kind.TICK and c.key in positions}
         for col, text in placement.new_headers.items():
             ws.cell(row=1, column=col + 1, value=text)
         for row, col, value in placement.cells:
-            cell = ws.cell(row=row + 1, column=col + 1, value=_xlsx_value(value))
+            cell = _put(ws, row + 1, col + 1, value)
             if col in date_cols:
                 cell.number_format = DATE_FORMAT
             elif col in tick_cols:
@@ -292,7 +298,7 @@ class XlsxBackend:
         ws = self.wb.create_sheet(self.tabs.summary, index)
         for r, row in enumerate(grid, start=1):
             for c, value in enumerate(row, start=1):
-                ws.cell(row=r, column=c, value=_xlsx_value(value))
+                _put(ws, r, c, value)
         _print_setup(ws, repeat_header=False)
         ws.page_setup.fitToHeight = 1
         ws["A1"].font = Font(bold=True, size=14)
@@ -344,7 +350,7 @@ class XlsxBackend:
             for i, entry in enumerate(self._pending_log):
                 for key, value in entry.items():
                     if key in positions:
-                        ws.cell(row=start + i, column=positions[key] + 1, value=_xlsx_value(value))
+                        _put(ws, start + i, positions[key] + 1, value)
         if self._stat is not None and self.path.exists():
             st = self.path.stat()
             if (st.st_mtime_ns, st.st_size) != self._stat:
@@ -362,6 +368,25 @@ class XlsxBackend:
         return f"แท็บ {tab} แถว {row}" if row else ""
 
 
+def _used_width(ws: Worksheet) -> int:
+    """How many columns hold a value in any row."""
+    width = 0
+    for row in ws.iter_rows(values_only=True):
+        for i in range(len(row) - 1, width - 1, -1):
+            if not cells.is_blank(cell_value(row[i])):
+                width = i + 1
+                break
+    return width
+
+
+def _used_rows(ws: Worksheet) -> int:
+    """The last row holding a value (styled but empty rows do not count)."""
+    for row in range(ws.max_row, 0, -1):
+        if any(not cells.is_blank(cell_value(c.value)) for c in ws[row]):
+            return row
+    return 0
+
+
 def _print_setup(ws: Worksheet, repeat_header: bool = True) -> None:
     # Officers print these tabs for meetings: landscape, one page wide, header repeated.
     ws.page_setup.orientation = "landscape"
@@ -377,6 +402,14 @@ def _print_setup(ws: Worksheet, repeat_header: bool = True) -> None:
 
 def _key_at(positions: dict[str, int], col: int) -> str:
     return next(k for k, v in positions.items() if v == col)
+
+
+def _put(ws: Worksheet, row: int, column: int, value: Cell) -> Any:
+    """Write one value as data: text that starts with '=' stays text, never a formula."""
+    cell = ws.cell(row=row, column=column, value=_xlsx_value(value))
+    if isinstance(cell.value, str) and cell.data_type == "f":
+        cell.data_type = "s"
+    return cell
 
 
 def _xlsx_value(value: Cell) -> Cell:

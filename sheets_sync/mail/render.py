@@ -16,13 +16,13 @@ import jinja2
 
 from sheets_sync.config import Config
 from sheets_sync.evaluate import Evaluation
+from sheets_sync.personal import masked
 from sheets_sync.reminders import SchoolReminder
 from sheets_sync.schema import status_label
 from sheets_sync.summary import CycleSummary, gcode_counts
 from sheets_sync.thaidates import thai_date, thai_date_short, thai_weekday
-from sheets_sync.validate import looks_personal, usable_emails
+from sheets_sync.validate import usable_emails
 
-HIDDEN = "(ไม่แสดง: อาจมีข้อมูลส่วนบุคคล)"
 RowLink = Callable[[str, int], str]
 
 
@@ -41,7 +41,7 @@ def one_line(value: object) -> str:
 
 def safe_note(value: str) -> str:
     """Free text typed by a school, unless it may hold a student's personal data."""
-    return HIDDEN if value and looks_personal(value) else value
+    return masked(value)
 
 
 def _environment() -> jinja2.Environment:
