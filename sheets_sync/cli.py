@@ -62,6 +62,9 @@ def common_options(func: F) -> F:
         except SheetsSyncError as exc:
             if os.environ.get("SHEETS_SYNC_RAISE"):
                 raise
+            if os.environ.get("GITHUB_ACTIONS") == "true":
+                # Shown on the workflow run's page, not only in the step's log.
+                click.echo(f"::error::{exc}", err=True)
             raise click.ClickException(str(exc)) from None
 
     return wrapper
@@ -141,7 +144,8 @@ def new_year(ctx: Context, year: int, skip_existing: bool) -> None:
         if added:
             backend.write(plan)
             backend.commit()
-    click.echo(f"added {len(added)} cycles: {', '.join(added)}" if added else "nothing to add")
+    noun = "cycle" if len(added) == 1 else "cycles"
+    click.echo(f"added {len(added)} {noun}: {', '.join(added)}" if added else "nothing to add")
 
 
 new_year.help = (
@@ -173,8 +177,8 @@ def import_schools(ctx: Context, file: Path, dry_run: bool) -> None:
             backend.commit()
     for p in result.problems:
         click.echo(f"skipped: {p}", err=True)
-    verb = "would add" if dry_run else "added"
-    click.echo(f"{verb} {len(result.added)}, updated {len(result.updated)}, unchanged {result.unchanged}, "
+    add, update = ("would add", "would update") if dry_run else ("added", "updated")
+    click.echo(f"{add} {len(result.added)}, {update} {len(result.updated)}, unchanged {result.unchanged}, "
                f"skipped {len({p.row for p in result.problems})}")  # fmt: skip
 
 
@@ -204,8 +208,7 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) 
         outbox = getattr(transport, "written", None)
         if outbox:
             click.echo(f"outbox: {config.email.outbox_dir / 'index.html'}")
-    if not dry_run:
-        write_step_summary(result)
+    write_step_summary(result, dry_run=dry_run)
     ctx.progress(f"done in {result.seconds:.2f}s")
     if result.mail_error:
         raise click.ClickException(result.mail_error)

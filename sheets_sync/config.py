@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -163,6 +163,15 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{name}] must be a table of settings")
         sections[name] = _parse_section(name, value, source, base)
+    # Default paths, like given ones, are taken from the config file's folder, not the current one.
+    if "path" not in raw.get("workbook", {}):
+        sections["workbook"] = replace(
+            sections.get("workbook", WorkbookSettings()), path=base / WorkbookSettings.path
+        )
+    if "outbox_dir" not in raw.get("email", {}):
+        sections["email"] = replace(
+            sections.get("email", EmailSettings()), outbox_dir=base / EmailSettings.outbox_dir
+        )
     config = Config(source=source, **sections)
     _check(config, source)
     return config
@@ -180,8 +189,8 @@ def _parse_section(name: str, values: dict[str, Any], source: Path, base: Path) 
                 f"{where}: secrets never go in the config file; put it in an environment variable "
                 f"(see password_env / credentials_env)"
             )
-        if attr not in known:
-            public = [_public_key(name, k) for k in known]
+        public = [_public_key(name, k) for k in known]
+        if attr not in known or (attr == key and key not in public):
             raise ConfigError(f"{where}: unknown setting{_suggest(key, public)}")
         default = known[attr].default
         kwargs[attr] = _coerce(where, value, default, base)

@@ -220,7 +220,7 @@ def _evaluate_cycle(
     for school in schools:
         if school.active and school.code not in present:
             present.add(school.code)
-            blank = CycleEntry(school.code, row=0)
+            blank = CycleEntry(school.code, row=0, key=school.code)
             status = cycle_status(cycle, blank, today, before_days)
             result.entries.append(EntryResult(school.code, 0, None, school, status, [], blank))
     return result

@@ -59,6 +59,8 @@ class CycleEntry:
     school_code: str
     row: int
     occurrence: int = 0
+    # What the row is matched by when written: the code, else the cell's text (blank for none).
+    key: str = ""
     submitted: bool = False
     confirmed: bool = False
     needs_help: bool = False

@@ -128,10 +128,12 @@ def parse_cycle_entries(table: Table) -> list[CycleEntry]:
     for row, values in table.records():
         r = RowReader(table, row, values)
         code = r.read("school_code", cells.code, "")
+        key = code or cells.normalize_digits(cells.text(values.get("school_code")))
         entry = CycleEntry(
             school_code=code,
             row=row,
-            occurrence=nth(code) if code else 0,
+            occurrence=nth(key),
+            key=key,
             submitted=r.tick("submitted"),
             confirmed=r.tick("confirmed"),
             needs_help=r.tick("needs_help"),
@@ -159,7 +161,7 @@ def parse_gcode(table: Table) -> list[GcodeRequest]:
                 request_id=request_id,
                 school_code=code,
                 row=row,
-                occurrence=nth(request_id) if request_id else 0,
+                occurrence=nth(request_id),
                 student_ref=r.text("student_ref"),
                 requested_on=r.read("requested_on", cells.date, None),
                 verified=r.tick("verified"),

@@ -31,7 +31,7 @@ def key_of(value: Cell, spec: TabSpec) -> str:
         try:
             return cells.code(value)
         except cells.CellError:
-            return cells.text(value)
+            pass
     return cells.normalize_digits(cells.text(value))
 
 
@@ -50,6 +50,11 @@ class TabWrite:
     def key(self) -> str:
         assert self.spec.key is not None
         return self.spec.key
+
+    @property
+    def needs_whole_tab(self) -> bool:
+        """New rows, or rows without a key, are placed by looking at every cell of the tab."""
+        return bool(self.appends) or any(not key for key, _ in self.updates)
 
 
 @dataclass
@@ -94,13 +99,12 @@ def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list
                 ticks: dict[str, Cell] = {c.key: False for c in CYCLE_TAB.tick_columns}
                 tw.appends.append({"school_code": e.school_code, **ticks, **values})
             else:
-                tw.updates[(e.school_code, e.occurrence)] = values
+                key = e.entry.key if e.entry is not None else e.school_code
+                tw.updates[(key, e.occurrence)] = values
         tabs.append(tw)
     if ev.gcode_processed:
         tw = TabWrite(ev.config.tabs.gcode, GCODE, create=not ev.gcode_tab_exists, statuses=GCODE_STATUSES)
         for r in ev.requests:
-            if not r.request.request_id:
-                continue
             tw.updates[(r.request.request_id, r.request.occurrence)] = {
                 "status": status_label(r.status.key),
                 "waiting_days": r.status.waiting_days,
@@ -146,11 +150,18 @@ def column_positions(
     return positions, new_headers
 
 
-def place(tw: TabWrite, header: list[Cell], key_cells: list[Cell], used_rows: int = 0) -> Placement:
+def place(
+    tw: TabWrite,
+    header: list[Cell],
+    key_cells: list[Cell],
+    used_rows: int = 0,
+    filled_rows: set[int] | None = None,
+) -> Placement:
     """Map the plan onto the tab's current header and key column (re-read just before writing).
 
     New rows go below the last row holding anything (`used_rows`, header included), so a row a person
-    filled without a code is never taken for a new school.
+    filled without a code is never taken for a new school. With `filled_rows` (the 1-based data rows
+    holding anything), rows without a code are matched too, in order, so their problems are written.
     """
     positions, new_headers = column_positions(header, tw.spec)
     row_of: dict[RowKey, int] = {}
@@ -158,9 +169,12 @@ def place(tw: TabWrite, header: list[Cell], key_cells: list[Cell], used_rows: in
     last_used = 0  # 0-based index of the header row
     for offset, value in enumerate(key_cells, start=1):
         if cells.is_blank(value):
-            continue
+            if filled_rows is None or offset not in filled_rows:
+                continue
+            key = ""
+        else:
+            key = key_of(value, tw.spec)
         last_used = offset
-        key = key_of(value, tw.spec)
         n = seen.get(key, 0)
         seen[key] = n + 1
         row_of[(key, n)] = offset

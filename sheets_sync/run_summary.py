@@ -79,11 +79,12 @@ def text_summary(result: SyncResult) -> str:
     return "\n".join(lines)
 
 
-def markdown_summary(result: SyncResult) -> str:
+def markdown_summary(result: SyncResult, dry_run: bool = False) -> str:
     """The same for a GitHub Actions run page."""
     ev = result.evaluation
     labels = {s.key: s.label for s in CYCLE_STATUSES}
-    out = [f"### sheets-sync · {thai_date(ev.today)}", ""]
+    trial = " · ทดลอง (dry run): ไม่ได้เขียนชีตหรือส่งอีเมล" if dry_run else ""
+    out = [f"### sheets-sync · {thai_date(ev.today)}{trial}", ""]
     rows = status_rows(result.summaries)
     if rows:
         out.append("| รอบ | โรงเรียน | " + " | ".join(labels[k] for k in COLUMNS) + " | ทันเวลา |")
@@ -103,12 +104,12 @@ def markdown_summary(result: SyncResult) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_step_summary(result: SyncResult) -> Path | None:
+def write_step_summary(result: SyncResult, dry_run: bool = False) -> Path | None:
     """Append the Markdown summary to $GITHUB_STEP_SUMMARY when GitHub Actions provides it."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return None
     path = Path(target)
     with path.open("a", encoding="utf-8") as fh:
-        fh.write(markdown_summary(result))
+        fh.write(markdown_summary(result, dry_run))
     return path

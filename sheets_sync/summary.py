@@ -157,6 +157,8 @@ def status_data(ev: Evaluation, summaries: list[CycleSummary]) -> dict[str, Any]
                 "due_on": cycle.due_on.isoformat(),
                 "certify_by": cycle.certify_by.isoformat() if cycle.certify_by else None,
                 **cs.total.as_dict(),
+                # "schools" below lists every school; this is how many take part (inactive ones not counted).
+                "taking_part": cs.total.schools,
                 "districts": {d: c.as_dict() for d, c in cs.districts.items()},
                 "schools": [
                     {

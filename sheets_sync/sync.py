@@ -159,7 +159,9 @@ def run_sync(
         )
         if not dry_run:
             backend.prepare(build_plan(ev, {}, grid))
-        log = _LogBatches(backend, config.smtp.log_batch_size, enabled=not dry_run)
+        # A local journal is cheap to write: every message is recorded as soon as it is accepted.
+        batch = getattr(backend, "log_batch_size", None) or config.smtp.log_batch_size
+        log = _LogBatches(backend, batch, enabled=not dry_run)
         try:
             _send_all(config, backend, transport, ev, summaries, result, log, sent_at, run_id, now, echo)
         except SheetsSyncError as exc:
@@ -193,7 +195,8 @@ def _send_all(
     now: dt.datetime,
     echo: Echo,
 ) -> None:
-    renderer = Renderer(config, backend.row_link, now)
+    # The Date header carries the run's date (which --today may set) with the real clock time.
+    renderer = Renderer(config, backend.row_link, dt.datetime.combine(ev.today, now.timetz()))
     if not ev.reminders and not ev.digest_due:
         echo("no reminders due today")
         return

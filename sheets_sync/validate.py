@@ -98,7 +98,7 @@ def validate_entry(
     problems = list(entry.cell_problems)
     if entry.school_code and entry.school_code not in schools:
         problems.append(Problem(tab, entry.row, labels["school_code"], "ไม่พบรหัสโรงเรียนนี้ในแท็บโรงเรียน"))
-    if entry.occurrence:
+    if entry.occurrence and entry.school_code:
         problems.append(Problem(tab, entry.row, labels["school_code"], "โรงเรียนนี้มีมากกว่าหนึ่งแถวในแท็บนี้"))
     if entry.confirmed and not entry.submitted:
         problems.append(Problem(tab, entry.row, labels["confirmed"], "ยืนยันข้อมูลแล้วแต่ยังไม่ได้ทำเครื่องหมายส่งข้อมูล"))

@@ -560,7 +560,7 @@ def test_import_schools_dry_run_writes_nothing(runner: CliRunner, office: Path) 
     path = office.parent / "workbook.xlsx"
     before = path.read_bytes()
     result = invoke(runner, "import-schools", str(csv_file), "--config", str(office), "--dry-run")
-    assert (result.exit_code, result.stdout) == (0, "would add 2, updated 1, unchanged 1, skipped 2\n")
+    assert (result.exit_code, result.stdout) == (0, "would add 2, would update 1, unchanged 1, skipped 2\n")
     assert path.read_bytes() == before
 
 

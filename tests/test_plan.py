@@ -362,17 +362,14 @@ def test_an_append_never_overwrites_ticks_typed_below_the_last_code() -> None:
     assert written[3][H["ยืนยันข้อมูลแล้ว"]] is True
 
 
-@pytest.mark.xfail(
-    reason="a cycle-tab row without a school code is keyed ('', 0) in the plan, but place() skips blank keys: "
-    "its problem (missing code) is never written to the row's problems cell, only to the digest",
-    strict=True,
-)
 def test_a_row_without_a_code_gets_its_problem_written_in_the_sheet() -> None:
     nameless = row("", True, False, "ส่งแล้วแต่ลืมใส่รหัส", "")
     read = [CYCLE_HEADER, row(A, False, False, "", ""), nameless, row(B, False, False, "", "")]
     ev = evaluate(snapshot(read), Config(), D(2026, 6, 11))
     assert any(p.tab == "DMC-2569-1" and p.row == 3 for p in ev.problems)
     [tw] = [t for t in build_plan(ev, {}, []).tabs if t.tab == "DMC-2569-1"]
-    p = place(tw, CYCLE_HEADER, [r[H["รหัสโรงเรียน"]] for r in read[1:]], used_rows=len(read))
+    p = place(
+        tw, CYCLE_HEADER, [r[H["รหัสโรงเรียน"]] for r in read[1:]], used_rows=len(read), filled_rows={1, 2, 3}
+    )
     written = apply(read, p)
     assert written[2][H["ข้อผิดพลาด"]]  # DESIGN.md: each problem is reported in the sheet, on its row

@@ -371,13 +371,6 @@ def test_an_inactive_cycle_marks_every_row_and_sends_nothing(tmp_path: Path) -> 
     assert [m.kind for m in result.messages] == ["digest"]
 
 
-CLEARED = (
-    "the xlsx backend never empties a cell: a value that becomes blank (None or '') is passed to openpyxl's "
-    "ws.cell(value=None), which leaves the old value, so stale problems, seen dates and days late remain"
-)
-
-
-@pytest.mark.xfail(reason=CLEARED, strict=True)
 def test_a_fixed_row_loses_its_problem_text(tmp_path: Path) -> None:
     config = _office(tmp_path, schools=2)
     sync_day(config, D(2026, 5, 16))
@@ -391,7 +384,6 @@ def test_a_fixed_row_loses_its_problem_text(tmp_path: Path) -> None:
     assert wb.rows_by(config.workbook.path, DMC, "รหัสโรงเรียน")[S1]["ข้อผิดพลาด"] is None
 
 
-@pytest.mark.xfail(reason=CLEARED, strict=True)
 def test_a_removed_tick_clears_its_seen_date_and_a_new_tick_gets_a_new_one(tmp_path: Path) -> None:
     config = _office(tmp_path, schools=1)
     path = config.workbook.path
@@ -408,7 +400,6 @@ def test_a_removed_tick_clears_its_seen_date_and_a_new_tick_gets_a_new_one(tmp_p
     assert (row["สถานะ"], row["เกินกำหนด (วัน)"], row["ยืนยันเมื่อ"]) == (CONFIRMED, 2, D(2026, 6, 12))
 
 
-@pytest.mark.xfail(reason=CLEARED, strict=True)
 def test_days_late_is_cleared_when_an_overdue_school_leaves(tmp_path: Path) -> None:
     config = _office(tmp_path, schools=1)
     sync_day(config, D(2026, 5, 16))

@@ -564,6 +564,10 @@ MESSAGES = [
     "the private key cannot be read",
     # backends/gsheets.py
     "no access to spreadsheet",
+    "the Google Sheets API is not enabled for the service account's project",
+    "Google refused the service account's key",
+    "create a new JSON key and update the",
+    "cannot reach Google to sign in",
     "click Share and add",
     "not found: check [workbook] spreadsheet_id",
     "Google refused the credentials",
@@ -648,7 +652,6 @@ DEPLOYMENT_FILES = [
 NOT_IN_GUIDE = {
     "already exists; nothing was overwritten",  # xlsx: only `init` and the demo on a new file
     "must be starttls, ssl or none",  # smtp: the config check refuses such a value first
-    "is not set",  # doctor: the SMTP check reports "has no password" before it gets here
 }
 
 

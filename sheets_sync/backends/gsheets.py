@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import requests
+from google.auth import exceptions as google_auth_errors
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
@@ -95,6 +96,8 @@ class GsheetsBackend:
         )
         self.echo = echo or (lambda _m: None)
         self.calls: Counter[str] = Counter()
+        # Kinds of call whose last retry followed a try that got no answer (it may have been applied).
+        self._unanswered: set[str] = set()
         self.sheets: dict[str, dict[str, Any]] = {}
         self.snapshot: Snapshot = {}
         self.headers: dict[str, list[Cell]] = {}
@@ -115,27 +118,51 @@ class GsheetsBackend:
 
     # -- calls ----------------------------------------------------------------------------------------
     def _call(self, kind: str, fn: Callable[[], Any]) -> Any:
+        tries = 0
+        self._unanswered.discard(kind)
+
         def attempt() -> Any:
+            nonlocal tries
+            tries += 1
             self.calls[kind] += 1
             return fn()
 
         def on_retry(exc: BaseException, wait: float) -> None:
+            if not isinstance(exc, APIError):
+                self._unanswered.add(kind)
             self.echo(f"Sheets API {kind}: {_describe(exc)}; retrying in {wait:.1f}s")
 
         try:
             return self.retry.call(attempt, on_retry)
         except APIError as exc:
-            raise self._api_error(kind, exc) from None
+            raise self._api_error(kind, exc, tries) from None
+        except google_auth_errors.RefreshError as exc:
+            raise BackendError(
+                f"Google refused the service account's key ({_first_line(exc)}): the key may have been deleted or "
+                f"disabled; create a new JSON key and update the {self.config.workbook.credentials_env} secret"
+            ) from None
+        except google_auth_errors.TransportError as exc:
+            raise BackendError(
+                f"cannot reach Google to sign in ({_first_line(exc)}); check the network and run the sync again"
+            ) from None
         except requests.RequestException as exc:
             raise BackendError(
                 f"cannot reach the Sheets API at {self.config.workbook.api_endpoint} ({_describe(exc)}) "
-                f"after {self.retry.max_attempts} tries; check the network and run the sync again"
+                f"after {tries} tries; check the network and run the sync again"
             ) from None
 
-    def _api_error(self, kind: str, exc: APIError) -> BackendError:
+    def _api_error(self, kind: str, exc: APIError, tries: int = 1) -> BackendError:
         status = status_of(exc) or 0
         message = _describe(exc)
         sheet = self.spreadsheet_id
+        if status == 403 and (
+            "has not been used" in message or "SERVICE_DISABLED" in message or "is disabled" in message
+        ):
+            return BackendError(
+                f"the Google Sheets API is not enabled for the service account's project ({message}): in Google "
+                f"Cloud Console open APIs & Services → Library → Google Sheets API → Enable, wait a few minutes, "
+                f"run again"
+            )
         if status == 403:
             who = self.service_account or "the service account"
             return BackendError(
@@ -152,7 +179,7 @@ class GsheetsBackend:
             )
         if status in (408, 429) or status >= 500:
             return BackendError(
-                f"Sheets API {kind} kept failing ({message}) after {self.retry.max_attempts} tries; nothing more "
+                f"Sheets API {kind} kept failing ({message}) after {tries} tries; nothing more "
                 f"was written; run the sync again later"
             )
         return BackendError(f"Sheets API refused {kind} ({message})")
@@ -165,13 +192,7 @@ class GsheetsBackend:
     # -- read -----------------------------------------------------------------------------------------
     def read(self) -> Snapshot:
         sid = self.spreadsheet_id
-        meta = self._call(
-            "get",
-            lambda: self.http.fetch_sheet_metadata(
-                sid, params={"includeGridData": "false", "fields": METADATA_FIELDS}
-            ),
-        )
-        self.sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
+        self._read_metadata()
         titles = list(self.sheets)
         self.snapshot = {}
         if titles:
@@ -185,6 +206,15 @@ class GsheetsBackend:
                 self.snapshot[title] = [list(row) for row in vr.get("values", [])]
         self.headers = {t: (rows[0] if rows else []) for t, rows in self.snapshot.items()}
         return self.snapshot
+
+    def _read_metadata(self) -> None:
+        meta = self._call(
+            "get",
+            lambda: self.http.fetch_sheet_metadata(
+                self.spreadsheet_id, params={"includeGridData": "false", "fields": METADATA_FIELDS}
+            ),
+        )
+        self.sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
 
     def _sheet_id(self, title: str) -> int:
         return int(self.sheets[title]["properties"]["sheetId"])
@@ -227,6 +257,26 @@ class GsheetsBackend:
         return found
 
     def prepare(self, plan: WritePlan) -> None:
+        requests_ = self._structure(plan)
+        if not requests_:
+            return
+        self.echo(f"updating the sheet's structure ({len(requests_)} changes)")
+        try:
+            self._call(
+                "batchUpdate", lambda: self.http.batch_update(self.spreadsheet_id, {"requests": requests_})
+            )
+        except BackendError:
+            if "batchUpdate" not in self._unanswered:
+                raise
+            # A try that got no answer may have been applied, and then its retry is refused ("a sheet
+            # with that id exists"): look at the sheet again, and fail only if something is still missing.
+            self._read_metadata()
+            if self._structure(plan):
+                raise
+
+    def _structure(self, plan: WritePlan) -> list[dict[str, Any]]:
+        """The batchUpdate requests that bring tabs, headers, formats, colors, protections and the chart
+        to what `plan` needs; the local view of the sheet is updated as if they were applied."""
         requests_: list[dict[str, Any]] = []
         tabs = list(plan.tabs)
         if plan.create_log or self.config.tabs.log not in self.sheets:
@@ -236,11 +286,7 @@ class GsheetsBackend:
             requests_ += self._shape_tab(tw, reformat=plan.reformat)
         if plan.summary is not None:
             requests_ += self._shape_summary(plan.summary)
-        if requests_:
-            self.echo(f"updating the sheet's structure ({len(requests_)} changes)")
-            self._call(
-                "batchUpdate", lambda: self.http.batch_update(self.spreadsheet_id, {"requests": requests_})
-            )
+        return requests_
 
     def _shape_tab(self, tw: TabWrite, reformat: bool) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -439,6 +485,9 @@ class GsheetsBackend:
         if width > grid.get("columnCount", MIN_COLUMNS):
             out.append(rq.append_dimension(sheet_id, "COLUMNS", width - grid.get("columnCount", MIN_COLUMNS)))
             grid["columnCount"] = width
+        if not grid_values:
+            # `init` only makes sure the tab exists; the chart is the sync's, drawn from the table it writes.
+            return out
         cycles = 0
         while (
             CYCLE_TABLE_HEADER_ROW + 1 + cycles < len(grid_values)
@@ -527,7 +576,7 @@ class GsheetsBackend:
             key_cols[tw.tab] = positions[tw.key]
             letter = rq.column_letter(positions[tw.key])
             # A tab that gains rows is re-read whole, so a row someone filled in meanwhile is never reused.
-            body = rq.a1_tab(tw.tab) if tw.appends else f"{rq.a1_tab(tw.tab)}!{letter}:{letter}"
+            body = rq.a1_tab(tw.tab) if tw.needs_whole_tab else f"{rq.a1_tab(tw.tab)}!{letter}:{letter}"
             ranges += [f"{rq.a1_tab(tw.tab)}!1:1", body]
         resp = self._call(
             "values.batchGet",
@@ -539,7 +588,7 @@ class GsheetsBackend:
         for n, tw in enumerate(tabs):
             header_now = (value_ranges[2 * n].get("values") or [[]])[0]
             rows_now = value_ranges[2 * n + 1].get("values", [])
-            key_at = 0 if not tw.appends else key_cols[tw.tab]
+            key_at = key_cols[tw.tab] if tw.needs_whole_tab else 0
             key_column = [row[key_at] if len(row) > key_at else None for row in rows_now]
             if [norm_header(h) for h in header_now] != [
                 norm_header(h) for h in _trim(self.headers.get(tw.tab, []))
@@ -548,8 +597,16 @@ class GsheetsBackend:
                     f"the columns of tab {tw.tab!r} changed while the sync ran; nothing was written to it. "
                     f"Run the sync again"
                 )
-            used = len(rows_now) if tw.appends else max(len(self.snapshot.get(tw.tab, [])), len(key_column))
-            placement = place(tw, list(header_now), key_column[1:], used)
+            if tw.needs_whole_tab:
+                filled = {
+                    n
+                    for n, row in enumerate(rows_now[1:], start=1)
+                    if any(not cells.is_blank(v) for v in row)
+                }
+                placement = place(tw, list(header_now), key_column[1:], len(rows_now), filled)
+            else:
+                used = max(len(self.snapshot.get(tw.tab, [])), len(key_column))
+                placement = place(tw, list(header_now), key_column[1:], used)
             if placement.new_headers:
                 raise BackendError(f"tab {tw.tab!r} lacks columns the sync needs; run 'sheets-sync init'")
             grid = self.sheets[tw.tab]["properties"].get("gridProperties", {})
@@ -621,6 +678,11 @@ def _column_ranges(title: str, placed: list[tuple[int, int, Cell]]) -> list[dict
             }
         )
     return out
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
 
 
 def _describe(exc: BaseException) -> str:

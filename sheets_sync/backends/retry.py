@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import requests
 from gspread.exceptions import APIError
-from tenacity import (
-    RetryCallState,
-    RetryError,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_any,
-    wait_exponential_jitter,
-)
-from tenacity.stop import stop_base
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 T = TypeVar("T")
@@ -43,6 +34,9 @@ def retryable(exc: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """At most `max_attempts` tries, waiting `initial_seconds`, then twice as long each time (plus up to
+    `initial_seconds` of jitter), never more than `max_wait_seconds` in all."""
+
     max_attempts: int = 5
     max_wait_seconds: float = 60.0
     initial_seconds: float = 1.0
@@ -50,35 +44,20 @@ class RetryPolicy:
 
     def call(self, fn: Callable[[], T], on_retry: Callable[[BaseException, float], None] | None = None) -> T:
         """Run `fn`, retrying as above; the last exception is re-raised when the budget is spent."""
-
-        def before_sleep(state: RetryCallState) -> None:
-            if on_retry and state.outcome is not None and state.next_action is not None:
-                exc = state.outcome.exception()
-                if exc is not None:
-                    on_retry(exc, state.next_action.sleep)
-
-        backoff = wait_exponential_jitter(initial=self.initial_seconds, max=self.max_wait_seconds, jitter=1)
-
-        def wait(state: RetryCallState) -> float:
-            # Never sleep past the total budget: the sum of all waits stays within max_wait_seconds.
-            return max(0.0, min(backoff(state), self.max_wait_seconds - state.idle_for))
-
-        budget = self.max_wait_seconds
-
-        class out_of_time(stop_base):
-            def __call__(self, state: RetryCallState) -> bool:
-                return state.idle_for >= budget
-
-        retrying: Retrying = Retrying(
-            stop=stop_any(stop_after_attempt(max(self.max_attempts, 1)), out_of_time()),
-            wait=wait,
-            retry=retry_if_exception(retryable),
-            sleep=self.sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        try:
-            result: Any = retrying(fn)
-        except RetryError as exc:  # pragma: no cover - reraise=True makes tenacity raise the original
-            raise exc.last_attempt.exception() or exc from None
-        return result
+        # A plain loop: gspread 6.2.1's BackOffHTTPClient never stops, and tenacity is not a dependency.
+        attempts = max(self.max_attempts, 1)
+        waited = 0.0
+        for attempt in range(1, attempts + 1):
+            try:
+                return fn()
+            except Exception as exc:
+                remaining = self.max_wait_seconds - waited
+                if attempt == attempts or remaining <= 0 or not retryable(exc):
+                    raise
+                backoff = self.initial_seconds * 2 ** (attempt - 1) + random.uniform(0, self.initial_seconds)
+                wait = max(0.0, min(backoff, remaining))
+                if on_retry:
+                    on_retry(exc, wait)
+                self.sleep(wait)
+                waited += wait
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -49,6 +49,8 @@ class XlsxBackend:
     """One run's hold on a local workbook: read once, change in memory, save once (atomically)."""
 
     name = "xlsx"
+    # The journal beside the workbook takes each log line at once (fsync), so a killed run re-sends nothing.
+    log_batch_size = 1
 
     def __init__(self, path: Path, tabs: TabNames, lock_minutes: int = 30) -> None:
         self.path = path
@@ -273,7 +275,8 @@ class XlsxBackend:
         positions, _ = column_positions(header, tw.spec)
         key_col = positions[tw.key] + 1
         keys = [cell_value(ws.cell(row=r, column=key_col).value) for r in range(2, ws.max_row + 1)]
-        placement = place(tw, header, keys, _used_rows(ws))
+        filled = _filled_rows(ws) if tw.needs_whole_tab else None
+        placement = place(tw, header, keys, _used_rows(ws), filled)
         date_cols = {positions[c.key] for c in tw.spec.columns if c.kind is Kind.DATE and c.key in positions}
         tick_cols = {positions[c.key] for c in tw.spec.columns if c.kind is Kind.TICK and c.key in positions}
         for col, text in placement.new_headers.items():
@@ -379,6 +382,15 @@ def _used_width(ws: Worksheet) -> int:
     return width
 
 
+def _filled_rows(ws: Worksheet) -> set[int]:
+    """Data rows (1 = the row under the header) holding any value."""
+    return {
+        n
+        for n, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=1)
+        if any(not cells.is_blank(cell_value(v)) for v in row)
+    }
+
+
 def _used_rows(ws: Worksheet) -> int:
     """The last row holding a value (styled but empty rows do not count)."""
     for row in range(ws.max_row, 0, -1):
@@ -406,7 +418,9 @@ def _key_at(positions: dict[str, int], col: int) -> str:
 
 def _put(ws: Worksheet, row: int, column: int, value: Cell) -> Any:
     """Write one value as data: text that starts with '=' stays text, never a formula."""
-    cell = ws.cell(row=row, column=column, value=_xlsx_value(value))
+    cell = ws.cell(row=row, column=column)
+    # Assigned, not passed to ws.cell(): passing None there leaves the old value in place.
+    cell.value = _xlsx_value(value)
     if isinstance(cell.value, str) and cell.data_type == "f":
         cell.data_type = "s"
     return cell

@@ -115,6 +115,7 @@ class Renderer:
         if self.config.reply_to:
             msg["Reply-To"] = self.config.reply_to
         msg["Date"] = format_datetime(self.now)
+
         msg["Message-ID"] = msg_id
         msg["X-Sheets-Sync-Kind"] = "reminder"
         msg.set_content(text)
