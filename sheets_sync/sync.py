@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sheets_sync.backends.base import Backend
@@ -46,7 +46,8 @@ def make_transport(config: Config, today: dt.date, dry_run: bool, echo: Echo) ->
     if config.email.transport == "smtp":
         from sheets_sync.mail.smtp import SmtpTransport, password_from_env
 
-        return SmtpTransport(config.smtp, password_from_env(config.smtp))
+        # The run itself keeps max_messages_per_run for school messages, so the digest always goes out.
+        return SmtpTransport(replace(config.smtp, max_messages_per_run=0), password_from_env(config.smtp))
     return OutboxTransport(config.email.outbox_dir, today)
 
 
@@ -203,9 +204,15 @@ def _send_all(
     transport.open()
     try:
         total = len(ev.reminders)
+        cap = config.smtp.max_messages_per_run if transport.name == "smtp" else 0
         for n, reminder in enumerate(ev.reminders, start=1):
             rendered = renderer.school(reminder, ev.today)
-            _deliver(transport, rendered, reminder.school.name, result, log, sent_at, run_id)
+            held = None
+            if cap and n > cap:
+                held = Delivery(
+                    "deferred", f"max_messages_per_run = {cap} reached for this run; left for the next run"
+                )
+            _deliver(transport, rendered, reminder.school.name, result, log, sent_at, run_id, held)
             if n % 50 == 0 or n == total:
                 echo(f"messages: {n}/{total}")
         if ev.digest_due and renderer.config.office.officer_email:
@@ -228,8 +235,9 @@ def _deliver(
     log: _LogBatches,
     sent_at: str,
     run_id: str,
+    held: Delivery | None = None,
 ) -> Delivery:
-    delivery = transport.send(rendered.message)
+    delivery = held or transport.send(rendered.message)
     msg = SentMessage(
         kind=rendered.kind,
         school_code=rendered.school_code,
