@@ -148,6 +148,7 @@ def new_year(ctx: Context, year: int, skip_existing: bool) -> None:
     click.echo(f"added {len(added)} {noun}: {', '.join(added)}" if added else "nothing to add")
 
 
+new_year.short_help = "Add the five default cycles of an academic year (Buddhist Era)."
 new_year.help = (
     "Add the five default cycles of academic YEAR (Buddhist Era, e.g. 2569).\n\n"
     "\b\nThe academic year starts on 16 May. Default dates (change them in the sheet):\n"
