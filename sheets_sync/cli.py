@@ -344,7 +344,7 @@ def demo(ctx: Context, folder: Path, fresh: bool) -> None:
     click.echo(f"next:     sheets-sync status --config {config_path} --today {DEMO_TODAY.isoformat()}")
 
 
-@cli.command()
+@cli.command(short_help="A report for the director: HTML (self-contained), Markdown or JSON.")
 @today_option
 @click.option(
     "--cycle", "cycle_id", help="Cycle id to report on, or 'all' (default: the cycle opened most recently)."
