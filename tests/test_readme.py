@@ -15,7 +15,18 @@ from sheets_sync.cli import cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"(<!-- help:start -->\n)(.*?)(<!-- help:end -->)", re.S)
-ORDER = ["demo", "init", "import-schools", "new-year", "sync", "status", "validate", "preview", "report", "doctor"]
+ORDER = [
+    "demo",
+    "init",
+    "import-schools",
+    "new-year",
+    "sync",
+    "status",
+    "validate",
+    "preview",
+    "report",
+    "doctor",
+]
 
 
 def help_text(*args: str) -> str:
