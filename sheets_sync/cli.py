@@ -93,7 +93,7 @@ def cli() -> None:
 def _backend(ctx: Context) -> Any:
     from sheets_sync.sync import make_backend
 
-    return make_backend(ctx.config)
+    return make_backend(ctx.config, ctx.progress)
 
 
 def _evaluate(ctx: Context, today: dt.datetime | None) -> Evaluation:
@@ -148,7 +148,7 @@ def new_year(ctx: Context, year: int, skip_existing: bool) -> None:
     click.echo(f"added {len(added)} {noun}: {', '.join(added)}" if added else "nothing to add")
 
 
-new_year.short_help = "Add the five default cycles of an academic year (Buddhist Era)."
+new_year.short_help = "Add the five default cycles of academic YEAR (BE)."
 new_year.help = (
     "Add the five default cycles of academic YEAR (Buddhist Era, e.g. 2569).\n\n"
     "\b\nThe academic year starts on 16 May. Default dates (change them in the sheet):\n"
@@ -199,7 +199,7 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) 
 
     config = ctx.config
     day = ctx.today(today)
-    backend = make_backend(config)
+    backend = make_backend(config, ctx.progress)
     transport = make_transport(config, day, dry_run, lambda line: click.echo(line))
     result = run_sync(config, backend, transport, day, dry_run=dry_run, echo=ctx.progress)
     if as_json:
@@ -281,7 +281,7 @@ def validate(ctx: Context, today: dt.datetime | None, as_json: bool) -> None:
 def preview(ctx: Context, school_code: str, today: dt.datetime | None, as_html: bool) -> None:
     """Show the email SCHOOL_CODE would get today (sends and writes nothing)."""
     from sheets_sync.cells import CellError, code
-    from sheets_sync.mail.render import Renderer
+    from sheets_sync.mail.render import Renderer, header_text
 
     try:
         wanted = code(school_code)
@@ -299,7 +299,7 @@ def preview(ctx: Context, school_code: str, today: dt.datetime | None, as_html: 
     msg = rendered.message
     for header in ("From", "To", "Cc", "Reply-To", "Subject"):
         if msg.get(header):
-            click.echo(f"{header}: {msg[header]}")
+            click.echo(f"{header}: {header_text(msg, header)}")
     click.echo("")
     body = msg.get_body(preferencelist=("html",) if as_html else ("plain",))
     click.echo(body.get_content() if body is not None else "")
@@ -344,7 +344,7 @@ def demo(ctx: Context, folder: Path, fresh: bool) -> None:
     click.echo(f"next:     sheets-sync status --config {config_path} --today {DEMO_TODAY.isoformat()}")
 
 
-@cli.command(short_help="A report for the director: HTML (self-contained), Markdown or JSON.")
+@cli.command(short_help="A report for the director (HTML, Markdown or JSON).")
 @today_option
 @click.option(
     "--cycle", "cycle_id", help="Cycle id to report on, or 'all' (default: the cycle opened most recently)."

@@ -12,7 +12,7 @@ from typing import Any
 from sheets_sync.backends.base import Backend
 from sheets_sync.cells import Cell
 from sheets_sync.config import Config
-from sheets_sync.errors import SheetsSyncError
+from sheets_sync.errors import MailError
 from sheets_sync.evaluate import Evaluation, evaluate
 from sheets_sync.mail.dryrun import DryRunTransport
 from sheets_sync.mail.outbox import OutboxTransport
@@ -28,12 +28,12 @@ def _quiet(_: str) -> None:
     pass
 
 
-def make_backend(config: Config) -> Backend:
-    """The workbook backend the config names."""
+def make_backend(config: Config, echo: Echo = _quiet) -> Backend:
+    """The workbook backend the config names; `echo` receives its progress (retries, structure changes)."""
     if config.workbook.backend == "gsheets":
         from sheets_sync.backends.gsheets import GsheetsBackend
 
-        return GsheetsBackend.from_config(config)
+        return GsheetsBackend.from_config(config, echo=echo)
     from sheets_sync.backends.xlsx import XlsxBackend
 
     return XlsxBackend(config.workbook.path, config.tabs, config.workbook.lock_minutes)
@@ -126,9 +126,10 @@ class _LogBatches:
             self.flush()
 
     def flush(self) -> None:
+        # Cleared only once written: a batch whose append failed is tried again by the final flush.
         if self.pending:
-            batch, self.pending = self.pending, []
-            self.backend.append_log(batch)
+            self.backend.append_log(self.pending)
+            self.pending = []
 
 
 def run_sync(
@@ -165,7 +166,9 @@ def run_sync(
         log = _LogBatches(backend, batch, enabled=not dry_run)
         try:
             _send_all(config, backend, transport, ev, summaries, result, log, sent_at, run_id, now, echo)
-        except SheetsSyncError as exc:
+        except MailError as exc:
+            # The mail server failed; statuses are still written. A failure to record the log is not
+            # caught here: the run stops rather than send what it cannot remember.
             result.mail_error = str(exc)
         finally:
             log.flush()

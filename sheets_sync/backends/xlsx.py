@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -71,8 +72,7 @@ class XlsxBackend:
             try:
                 fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                if self._stale_lock():
-                    self.lock_path.unlink(missing_ok=True)
+                if self._stale_lock() and self._break_lock():
                     continue
                 raise self._locked_error() from None
             with os.fdopen(fd, "w") as fh:
@@ -83,15 +83,15 @@ class XlsxBackend:
         finally:
             self.lock_path.unlink(missing_ok=True)
 
-    def _holder(self) -> dict[str, Any]:
+    def _holder(self, path: Path | None = None) -> dict[str, Any]:
         try:
-            data = json.loads(self.lock_path.read_text())
+            data = json.loads((path or self.lock_path).read_text())
             return data if isinstance(data, dict) else {}
         except (OSError, ValueError):
             return {}
 
-    def _stale_lock(self) -> bool:
-        holder = self._holder()
+    def _stale_lock(self, path: Path | None = None) -> bool:
+        holder = self._holder(path)
         started = holder.get("started_at")
         if not isinstance(started, int | float) or time.time() - started > self.lock_minutes * 60:
             return True
@@ -103,6 +103,22 @@ class XlsxBackend:
             except PermissionError:
                 return False
         return False
+
+    def _break_lock(self) -> bool:
+        """Move a dead run's lock aside; only one of two runs that both found it stale can do so."""
+        aside = self.lock_path.with_name(f"{self.lock_path.name}.stale-{os.getpid()}")
+        try:
+            os.rename(self.lock_path, aside)
+        except FileNotFoundError:
+            return True  # another run moved it first: try to take the lock again
+        if not self._stale_lock(aside):
+            # Another run took the lock between our look and the move: give it back.
+            with contextlib.suppress(FileExistsError):
+                os.link(aside, self.lock_path)
+            aside.unlink(missing_ok=True)
+            return False
+        aside.unlink(missing_ok=True)
+        return True
 
     def _locked_error(self) -> LockedError:
         holder = self._holder()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from email.message import EmailMessage
 
+from sheets_sync.mail.render import header_text
 from sheets_sync.mail.transport import Delivery
 
 
@@ -24,7 +25,7 @@ class DryRunTransport:
         self.echo(f"--- message {self.count} ---")
         for header in ("To", "Cc", "Subject", "Message-ID"):
             if message.get(header):
-                self.echo(f"{header}: {message[header]}")
+                self.echo(f"{header}: {header_text(message, header)}")
         self.echo("")
         self.echo(body.get_content().rstrip() if body is not None else "")
         return Delivery("dry_run")
