@@ -64,6 +64,8 @@ class WritePlan:
     summary: list[list[Cell]] | None = None
     # `init`: check every tick box, date format and color, not only those of new columns.
     reformat: bool = False
+    # A sync: hold the workbook's lock from this structure step to the final write.
+    run_lock: bool = False
 
 
 def problems_text(problems: list[Problem]) -> str:

@@ -160,7 +160,9 @@ def run_sync(
             f"{len(ev.problems)} problems"
         )
         if not dry_run:
-            backend.prepare(build_plan(ev, {}, grid))
+            first = build_plan(ev, {}, grid)
+            first.run_lock = True
+            backend.prepare(first)
         # A local journal is cheap to write: every message is recorded as soon as it is accepted.
         batch = getattr(backend, "log_batch_size", None) or config.smtp.log_batch_size
         log = _LogBatches(backend, batch, enabled=not dry_run)

@@ -6,13 +6,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import os
+
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, settings
 
 try:
     from tests import workbooks
 except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
     import workbooks  # type: ignore[no-redef]
+
+# Hypothesis: a quick profile in CI; `HYPOTHESIS_PROFILE=full python -m pytest tests/test_fuzz_workbooks.py`
+# runs the adversarial suite's 10,000-example profile by hand.
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "full",
+    max_examples=10_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ISOLATED_ENV = (
     "SHEETS_SYNC_CONFIG",

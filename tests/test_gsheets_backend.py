@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from sheets_sync.backends.gsheets import LOCK_CELL
 from sheets_sync.cli import cli
 from sheets_sync.config import Config
 from sheets_sync.errors import BackendError
@@ -230,11 +231,19 @@ def test_a_second_sync_the_same_day_changes_no_structure(server: SheetsApiServer
     assert [c.kind for c in server.calls] == [
         "get",
         "values.batchGet",
+        "batchUpdate",
         "values.batchGet",
         "values.batchUpdate",
     ]
+    # the one batchUpdate only takes the run's lock: nothing of the structure changes
+    assert only_takes_the_lock(server.calls_of("batchUpdate")[0])
     assert server.metadata(sid) == before
     assert_every_row_is_its_own(server, sid)
+
+
+def only_takes_the_lock(call: Any) -> bool:
+    """A batchUpdate that writes the lock cell and changes nothing else."""
+    return [list(r) for r in call.body["requests"]] == [["updateCells"]]
 
 
 # -- keyed by school code while people edit ---------------------------------------------------------------
@@ -305,7 +314,9 @@ def test_columns_changed_between_read_and_write_write_nothing(
         BackendError, match=f"the columns of tab '{DMC}' changed while the sync ran; nothing was written"
     ):
         sync(config, gsheets_backend(config), DAY)
-    assert server.count("values.batchUpdate") == 0
+    # the only values write gives the run's lock back
+    [release] = server.calls_of("values.batchUpdate")
+    assert [d["range"] for d in release.body["data"]] == [LOCK_CELL]
     assert server.values(sid, DMC) == [[""] + r for r in before]
 
 
@@ -366,7 +377,8 @@ def test_persistent_503_fails_in_one_line_and_writes_nothing_half(
         f"Sheets API {kind} kept failing (503 UNAVAILABLE: The service is currently unavailable.) after 4 tries; "
         f"nothing more was written; run the sync again later"
     )
-    assert server.count(kind) == skip + 4
+    # a run that took the lock gives it back with one more try (which fails too when the fault is there)
+    assert server.count(kind) == skip + 4 + (kind == "values.batchUpdate")
     assert len(sleep.waits) == 3 and sleep.total <= 20
     # no computed value reached the DMC tab or the summary
     assert server.values(sid, DMC) == before
@@ -570,7 +582,7 @@ def test_init_on_a_synced_sheet_then_again(server: SheetsApiServer, tmp_path: Pa
     assert structure(server, sid) == before
     server.reset_calls()
     sync(config, gsheets_backend(config), DAY)
-    assert server.count("batchUpdate") == 0
+    assert [only_takes_the_lock(c) for c in server.calls_of("batchUpdate")] == [True]
 
 
 def test_status_colors_and_officer_protections(server: SheetsApiServer, tmp_path: Path) -> None:

@@ -7,6 +7,13 @@ one values:batchGet of header rows and key columns and one values:batchUpdate (w
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import json
+import os
+import socket
+import time
+import uuid
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,7 +28,7 @@ from gspread.http_client import HTTPClient
 from sheets_sync import cells
 from sheets_sync.cells import Cell
 from sheets_sync.config import Config
-from sheets_sync.errors import BackendError
+from sheets_sync.errors import BackendError, LockedError, SheetsSyncError
 from sheets_sync.evaluate import Snapshot
 from sheets_sync.plan import TabWrite, WritePlan, column_positions, place
 from sheets_sync.schema import CYCLE_STATUSES, LOG, Kind, Owner, norm_header
@@ -31,6 +38,8 @@ from . import sheets_requests as rq
 from .google_auth import GOOGLE_ENDPOINT, load_identity
 from .retry import RetryPolicy, status_of
 
+LOCK_TAB = "sheets-sync-lock"
+LOCK_CELL = f"'{LOCK_TAB}'!A1"
 METADATA_FIELDS = (
     "spreadsheetId,properties.title,sheets(properties,conditionalFormats,protectedRanges,charts)"
 )
@@ -98,6 +107,9 @@ class GsheetsBackend:
         self.calls: Counter[str] = Counter()
         # Kinds of call whose last retry followed a try that got no answer (it may have been applied).
         self._unanswered: set[str] = set()
+        self._token = uuid.uuid4().hex
+        self._locking = False
+        self._lock_held = False
         self.sheets: dict[str, dict[str, Any]] = {}
         self.snapshot: Snapshot = {}
         self.headers: dict[str, list[Cell]] = {}
@@ -117,7 +129,7 @@ class GsheetsBackend:
         return cls(http, config, identity.email, echo=echo)
 
     # -- calls ----------------------------------------------------------------------------------------
-    def _call(self, kind: str, fn: Callable[[], Any]) -> Any:
+    def _call(self, kind: str, fn: Callable[[], Any], retry: RetryPolicy | None = None) -> Any:
         tries = 0
         self._unanswered.discard(kind)
 
@@ -133,7 +145,7 @@ class GsheetsBackend:
             self.echo(f"Sheets API {kind}: {_describe(exc)}; retrying in {wait:.1f}s")
 
         try:
-            return self.retry.call(attempt, on_retry)
+            return (retry or self.retry).call(attempt, on_retry)
         except APIError as exc:
             raise self._api_error(kind, exc, tries) from None
         except google_auth_errors.RefreshError as exc:
@@ -185,9 +197,81 @@ class GsheetsBackend:
         return BackendError(f"Sheets API refused {kind} ({message})")
 
     # -- lock -----------------------------------------------------------------------------------------
+    # The lock is cell A1 of a hidden tab, taken in the structure batchUpdate and released in the final
+    # values batchUpdate, so it costs no call of its own. It expires after [workbook] lock_minutes.
     @contextmanager
     def lock(self) -> Iterator[None]:
-        yield
+        self._locking = True
+        try:
+            yield
+        finally:
+            self._locking = False
+            if self._lock_held:
+                # The run stopped before its final write: give the lock back (best effort, one try).
+                with contextlib.suppress(SheetsSyncError):
+                    self._call(
+                        "values.batchUpdate",
+                        lambda: self.http.values_batch_update(
+                            self.spreadsheet_id,
+                            {"valueInputOption": "RAW", "data": [{"range": LOCK_CELL, "values": [[""]]}]},
+                        ),
+                        RetryPolicy(max_attempts=1),
+                    )
+                self._lock_held = False
+
+    def _lock_holder(self, value: Cell) -> dict[str, Any] | None:
+        """The run holding the lock cell, unless the cell is empty, unreadable or expired."""
+        try:
+            holder = json.loads(str(value)) if value else None
+        except ValueError:
+            return None
+        if not isinstance(holder, dict) or not isinstance(holder.get("started_at"), int | float):
+            return None
+        if time.time() - holder["started_at"] > self.config.workbook.lock_minutes * 60:
+            return None
+        return holder
+
+    def _check_lock(self, value: Cell) -> None:
+        holder = self._lock_holder(value)
+        if holder is None or holder.get("token") == self._token:
+            return
+        since = dt.datetime.fromtimestamp(holder["started_at"], dt.UTC).strftime("%H:%M UTC")
+        raise LockedError(
+            f"spreadsheet {self.spreadsheet_id} is being synced by another run ({holder.get('host', '?')}, "
+            f"since {since}); wait for it to finish, or clear cell A1 of the hidden tab {LOCK_TAB!r} if no "
+            f"sync is running (a lock expires after {self.config.workbook.lock_minutes} minutes)"
+        )
+
+    def _lock_requests(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if LOCK_TAB not in self.sheets:
+            sheet_id = self._new_sheet_id(LOCK_TAB)
+            props = {
+                "sheetId": sheet_id,
+                "title": LOCK_TAB,
+                "hidden": True,
+                "gridProperties": {"rowCount": 10, "columnCount": 2},
+            }
+            out.append({"addSheet": {"properties": props}})
+            self.sheets[LOCK_TAB] = {"properties": props}
+        holder = json.dumps(
+            {
+                "token": self._token,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "started_at": time.time(),
+            }
+        )
+        out.append(
+            {
+                "updateCells": {
+                    "start": {"sheetId": self._sheet_id(LOCK_TAB), "rowIndex": 0, "columnIndex": 0},
+                    "rows": [{"values": [{"userEnteredValue": {"stringValue": holder}}]}],
+                    "fields": "userEnteredValue",
+                }
+            }
+        )
+        return out
 
     # -- read -----------------------------------------------------------------------------------------
     def read(self) -> Snapshot:
@@ -204,6 +288,9 @@ class GsheetsBackend:
             )
             for title, vr in zip(titles, resp.get("valueRanges", []), strict=False):
                 self.snapshot[title] = [list(row) for row in vr.get("values", [])]
+        lock_rows = self.snapshot.pop(LOCK_TAB, [])
+        if self._locking:
+            self._check_lock(lock_rows[0][0] if lock_rows and lock_rows[0] else None)
         self.headers = {t: (rows[0] if rows else []) for t, rows in self.snapshot.items()}
         return self.snapshot
 
@@ -258,13 +345,17 @@ class GsheetsBackend:
 
     def prepare(self, plan: WritePlan) -> None:
         requests_ = self._structure(plan)
+        if requests_:
+            self.echo(f"updating the sheet's structure ({len(requests_)} changes)")
+        if self._locking and plan.run_lock:
+            requests_ += self._lock_requests()
         if not requests_:
             return
-        self.echo(f"updating the sheet's structure ({len(requests_)} changes)")
         try:
             self._call(
                 "batchUpdate", lambda: self.http.batch_update(self.spreadsheet_id, {"requests": requests_})
             )
+            self._lock_held = self._locking and plan.run_lock
         except BackendError:
             if "batchUpdate" not in self._unanswered:
                 raise
@@ -273,6 +364,7 @@ class GsheetsBackend:
             self._read_metadata()
             if self._structure(plan):
                 raise
+            self._lock_held = self._locking and plan.run_lock
 
     def _structure(self, plan: WritePlan) -> list[dict[str, Any]]:
         """The batchUpdate requests that bring tabs, headers, formats, colors, protections and the chart
@@ -557,6 +649,8 @@ class GsheetsBackend:
             data, warnings = self._placed_values(plan.tabs)
         if plan.summary is not None:
             data.append(self._summary_values(plan.summary))
+        if self._lock_held:
+            data.append({"range": LOCK_CELL, "values": [[""]]})
         if data:
             self._call(
                 "values.batchUpdate",
@@ -564,6 +658,7 @@ class GsheetsBackend:
                     self.spreadsheet_id, {"valueInputOption": "RAW", "data": data}
                 ),
             )
+            self._lock_held = False
         return warnings
 
     def _placed_values(self, tabs: list[TabWrite]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -578,11 +673,22 @@ class GsheetsBackend:
             # A tab that gains rows is re-read whole, so a row someone filled in meanwhile is never reused.
             body = rq.a1_tab(tw.tab) if tw.needs_whole_tab else f"{rq.a1_tab(tw.tab)}!{letter}:{letter}"
             ranges += [f"{rq.a1_tab(tw.tab)}!1:1", body]
+        if self._lock_held:
+            ranges.append(LOCK_CELL)  # a run that started in the same instant may have taken it since
         resp = self._call(
             "values.batchGet",
             lambda: self.http.values_batch_get(self.spreadsheet_id, ranges, params=dict(READ_PARAMS)),
         )
         value_ranges = resp.get("valueRanges", [])
+        if self._lock_held:
+            cell = (value_ranges[-1].get("values") or [[None]])[0]
+            holder = self._lock_holder(cell[0] if cell else None)
+            if holder is None or holder.get("token") != self._token:
+                self._lock_held = False
+                raise LockedError(
+                    f"another run took the lock of spreadsheet {self.spreadsheet_id} while this one ran; "
+                    f"nothing more was written by this run"
+                )
         data: list[dict[str, Any]] = []
         warnings: list[str] = []
         for n, tw in enumerate(tabs):
