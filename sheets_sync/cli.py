@@ -16,7 +16,7 @@ import click
 
 from sheets_sync import __version__
 from sheets_sync.config import CONFIG_ENV, Config, load_config
-from sheets_sync.errors import SheetsSyncError
+from sheets_sync.errors import MailError, SheetsSyncError
 from sheets_sync.evaluate import Evaluation, evaluate
 from sheets_sync.newyear import HELP_TABLE
 from sheets_sync.thaidates import today_in
@@ -212,7 +212,7 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) 
     write_step_summary(result, dry_run=dry_run)
     ctx.progress(f"done in {result.seconds:.2f}s")
     if result.mail_error:
-        raise click.ClickException(result.mail_error)
+        raise MailError(result.mail_error)
 
 
 def _sync_json(result: Any) -> dict[str, Any]:

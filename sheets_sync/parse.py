@@ -46,8 +46,11 @@ class RowReader:
 
 
 def split_emails(raw: str) -> tuple[str, ...]:
-    """`a@x, b@y; c@z` as separate addresses (checked later, in validation)."""
-    return tuple(p.strip() for p in re.split(r"[,;\n]+", raw) if p.strip())
+    """`a@x, b@y; c@z` as separate addresses (checked later, in validation).
+
+    Only commas and semicolons separate: a line break inside a cell stays in the address, so validation
+    reports it and the address is never put in a header."""
+    return tuple(p.strip(" \t") for p in re.split(r"[,;]+", raw) if p.strip())
 
 
 def parse_schools(table: Table) -> tuple[list[School], list[Problem]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -147,7 +148,7 @@ def run_sync(
     now = now or dt.datetime.now(config.zone)
     # The run's date is `today` (which --today may set); the clock time is real.
     sent_at = f"{today.isoformat()}T{now:%H:%M:%S}"
-    run_id = f"{today:%Y%m%d}-{now:%H%M%S}"
+    run_id = f"{today:%Y%m%d}-{now:%H%M%S}-{uuid.uuid4().hex[:4]}"
     with backend.lock():
         echo("reading the workbook…")
         snapshot = backend.read()

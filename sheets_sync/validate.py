@@ -21,7 +21,8 @@ PERSONAL_DATA = "มีข้อมูลส่วนบุคคล (เลข�
 def email_problem(address: str) -> str | None:
     """Why an address cannot be used, in Thai, or None when it is fine."""
     if "\r" in address or "\n" in address:
-        return f"อีเมล {address.strip()!r} มีการขึ้นบรรทัดใหม่ปนอยู่"
+        shown = address.strip().replace("\r\n", "↵").replace("\n", "↵").replace("\r", "↵")
+        return f"อีเมล '{shown}' มีการขึ้นบรรทัดใหม่ปนอยู่ ใช้จุลภาคคั่นแต่ละอีเมล"
     try:
         validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -40,8 +41,12 @@ def validate_schools(tab: str, schools: list[School], labels: dict[str, str]) ->
             )
         else:
             first_row[s.code] = s.row
-        if "\n" in s.name or "\r" in s.name:
-            problems.append(Problem(tab, s.row, labels["name"], "ชื่อโรงเรียนต้องอยู่ในบรรทัดเดียว"))
+        for key, value, what in (
+            ("name", s.name, "ชื่อโรงเรียน"),
+            ("contact_name", s.contact_name, "ชื่อผู้รับผิดชอบ"),
+        ):
+            if "\n" in value or "\r" in value:
+                problems.append(Problem(tab, s.row, labels[key], f"{what}ต้องอยู่ในบรรทัดเดียว"))
         if s.active and not s.contact_emails:
             problems.append(Problem(tab, s.row, labels["contact_email"], "ไม่มีอีเมลผู้รับผิดชอบ จึงส่งแจ้งเตือนไม่ได้"))
         for key, addresses in (("contact_email", s.contact_emails), ("director_email", s.director_emails)):

@@ -607,6 +607,7 @@ MESSAGES = [
     "problems (run 'sheets-sync validate')",
     # backends/xlsx.py
     "is being synced by another run",
+    "another run took the lock of spreadsheet",
     "workbook not found; run 'sheets-sync init' to create it",
     "cannot be opened as an .xlsx workbook",
     "changed on disk while the sync ran",

@@ -157,10 +157,16 @@ class XlsxBackend:
         for ws in wb.worksheets:
             snapshot[ws.title] = [[cell_value(v) for v in row] for row in ws.iter_rows(values_only=True)]
         # Log lines from a run that stopped before saving still count: they are merged on commit.
-        self._pending_log = self._read_journal()
+        # A run killed after saving but before deleting its journal left lines the log already has.
+        rows = snapshot.setdefault(self.tabs.log, [[c.label for c in LOG.columns]])
+        positions, _ = column_positions(rows[0] if rows else [], LOG)
+        logged = {_log_identity(row, positions) for row in rows[1:]}
+        self._pending_log = [
+            e
+            for e in self._read_journal()
+            if (str(e.get("run_id", "")), str(e.get("message_id", ""))) not in logged
+        ]
         if self._pending_log:
-            rows = snapshot.setdefault(self.tabs.log, [[c.label for c in LOG.columns]])
-            positions, _ = column_positions(rows[0] if rows else [], LOG)
             for entry in self._pending_log:
                 line: list[Cell] = [None] * (max(positions.values()) + 1)
                 for key, value in entry.items():
@@ -396,6 +402,16 @@ def _used_width(ws: Worksheet) -> int:
                 width = i + 1
                 break
     return width
+
+
+def _log_identity(row: list[Cell], positions: dict[str, int]) -> tuple[str, str]:
+    """(run_id, message_id): one message of one run, however often its line was written."""
+
+    def at(key: str) -> str:
+        pos = positions.get(key)
+        return str(row[pos]) if pos is not None and pos < len(row) and row[pos] is not None else ""
+
+    return at("run_id"), at("message_id")
 
 
 def _filled_rows(ws: Worksheet) -> set[int]:
