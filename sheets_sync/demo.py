@@ -9,7 +9,7 @@ from pathlib import Path
 from sheets_sync import cells
 from sheets_sync.backends.xlsx import XlsxBackend
 from sheets_sync.cells import Cell
-from sheets_sync.config import TabNames
+from sheets_sync.config import Config, TabNames
 from sheets_sync.newyear import default_cycles
 from sheets_sync.plan import TabWrite, WritePlan
 from sheets_sync.provision import init_plan
@@ -191,7 +191,9 @@ def create_demo(folder: Path) -> Path:
     rng = random.Random(2569)
     schools = _schools(rng)
     cycles = default_cycles(DEMO_YEAR)
-    plan = init_plan_with_rows(tabs, schools, cycles)
+    plan = init_plan(Config(tabs=tabs))
+    plan.tabs[0] = TabWrite(tabs.schools, SCHOOLS, create=True, appends=schools)
+    plan.tabs[1].appends = cycles
     backend.prepare(plan)
     backend.write(plan)
     cycle_tabs = []
@@ -215,14 +217,3 @@ def create_demo(folder: Path) -> Path:
     backend.write(extra)
     backend.commit()
     return config_path
-
-
-def init_plan_with_rows(
-    tabs: TabNames, schools: list[dict[str, Cell]], cycles: list[dict[str, Cell]]
-) -> WritePlan:
-    from sheets_sync.config import Config
-
-    plan = init_plan(Config(tabs=tabs))
-    plan.tabs[0] = TabWrite(tabs.schools, SCHOOLS, create=True, appends=schools)
-    plan.tabs[1].appends = cycles
-    return plan

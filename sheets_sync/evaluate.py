@@ -94,14 +94,6 @@ def _labels(table: Table) -> dict[str, str]:
     return {c.key: table.label(c.key) for c in table.spec.columns}
 
 
-def _require(table: Table, what: str) -> None:
-    for col in table.missing_required:
-        raise WorkbookError(
-            f"tab {table.name!r}: required column {col.label!r} ({col.key}) not found in row 1; "
-            f"add that header or run 'sheets-sync init' to create the tab"
-        )
-
-
 def _table(snapshot: Snapshot, name: str, spec: TabSpec) -> Table | None:
     rows = snapshot.get(name)
     return None if rows is None else Table.read(name, rows, spec)
@@ -125,8 +117,8 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
     if schools_table is None or cycles_table is None:
         missing = names.schools if schools_table is None else names.cycles
         raise WorkbookError(f"tab {missing!r} not found in the workbook; run 'sheets-sync init' to create it")
-    _require(schools_table, "schools")
-    _require(cycles_table, "cycles")
+    schools_table.require()
+    cycles_table.require()
     problems: list[Problem] = schools_table.problems + cycles_table.problems
 
     schools, school_problems = parse_schools(schools_table)

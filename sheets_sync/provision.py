@@ -40,8 +40,7 @@ def _table(snapshot: Snapshot, name: str, spec: TabSpec) -> Table:
     if name not in snapshot:
         raise WorkbookError(f"tab {name!r} not found in the workbook; run 'sheets-sync init' first")
     table = Table.read(name, snapshot[name], spec)
-    for col in table.missing_required:
-        raise WorkbookError(f"tab {name!r}: required column {col.label!r} ({col.key}) not found in row 1")
+    table.require()
     return table
 
 

@@ -37,7 +37,7 @@ class Report:
     gcode_queue: list[dict[str, Any]]
 
 
-def pick(summaries: list[CycleSummary], cycle_id: str | None, today: dt.date) -> list[CycleSummary]:
+def pick(summaries: list[CycleSummary], cycle_id: str | None) -> list[CycleSummary]:
     """The cycle asked for; by default the one opened most recently; `all` for every open cycle."""
     if not summaries:
         raise SheetsSyncError("no cycle has opened yet: nothing to report")
@@ -54,7 +54,7 @@ def pick(summaries: list[CycleSummary], cycle_id: str | None, today: dt.date) ->
 
 def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = None) -> Report:
     """Everything the report shows, from one evaluation: the same numbers as `status --json`."""
-    chosen = pick(summaries, cycle_id, ev.today)
+    chosen = pick(summaries, cycle_id)
     status_by_key = {s.key: s for s in CYCLE_STATUSES}
     bar_statuses = [status_by_key[k] for k in BAR_ORDER]
     cycles = []

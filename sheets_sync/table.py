@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sheets_sync.cells import Cell, is_blank
+from sheets_sync.errors import WorkbookError
 from sheets_sync.model import Problem
 from sheets_sync.schema import Column, TabSpec, header_aliases, norm_header
 
@@ -43,6 +44,14 @@ class Table:
     @property
     def missing(self) -> list[Column]:
         return [c for c in self.spec.columns if c.key not in self.index]
+
+    def require(self) -> None:
+        """Raise WorkbookError naming the tab and the first required header that is missing."""
+        for col in self.missing_required:
+            raise WorkbookError(
+                f"tab {self.name!r}: required column {col.label!r} ({col.key}) not found in row 1; "
+                f"add that header or run 'sheets-sync init' to create the tab"
+            )
 
     def has(self, key: str) -> bool:
         return key in self.index
