@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sheets_sync import cells
 from sheets_sync.cells import Cell
 from sheets_sync.evaluate import Evaluation
+from sheets_sync.mail.transport import DELIVERED
 from sheets_sync.model import Problem
 from sheets_sync.schema import (
     CYCLE_STATUSES,
@@ -76,15 +78,22 @@ def problems_text(problems: list[Problem]) -> str:
 def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list[Cell]]) -> WritePlan:
     """Every computed value of every tab; `reminded` maps school code → cycle ids mailed today."""
     tabs: list[TabWrite] = []
+    last_logged = _last_reminded(ev)
     for cr in ev.cycle_results:
         if not cr.processed:
             continue
         tw = TabWrite(cr.cycle.cycle_id, CYCLE_TAB, create=not cr.tab_exists, statuses=CYCLE_STATUSES)
         for e in cr.entries:
             s = e.status
-            last = e.entry.last_reminded if e.entry else None
+            # The sheet's value, the log's (a run that stopped before writing statuses still sent),
+            # and today's messages: the latest of them.
+            known = [
+                e.entry.last_reminded if e.entry else None,
+                last_logged.get((e.school_code, cr.cycle.cycle_id)),
+            ]
             if cr.cycle.cycle_id in reminded.get(e.school_code, set()):
-                last = ev.today
+                known.append(ev.today)
+            last = max((d for d in known if d is not None), default=None)
             values: dict[str, Cell] = {
                 "status": status_label(s.key),
                 "days_late": s.days_late,
@@ -115,6 +124,20 @@ def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list
             }
         tabs.append(tw)
     return WritePlan(tabs=tabs, create_log=not ev.log_tab_exists, summary=summary)
+
+
+def _last_reminded(ev: Evaluation) -> dict[tuple[str, str], dt.date]:
+    """The last day the log shows a delivered message to each (school, cycle)."""
+    last: dict[tuple[str, str], dt.date] = {}
+    for record in ev.log:
+        day = record.sent_on
+        if day is None or record.result.split(":", 1)[0].strip() not in DELIVERED:
+            continue
+        for item in record.items:
+            key = (record.school_code, item.rsplit(":", 1)[0])
+            if key not in last or last[key] < day:
+                last[key] = day
+    return last
 
 
 @dataclass

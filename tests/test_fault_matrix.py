@@ -366,26 +366,13 @@ def inject(api: SheetsApiServer, k: int, fault: str) -> None:
 SHEETS_FAULTS = ("429", "503", "reset", "timeout")
 # A run stopped after its messages were logged and before its statuses were written; the next runs send those
 # schools nothing more (right), so their last_reminded cell is never set (wrong): see check_last_reminded.
-LAST_REMINDED_LOST = {(5, "503"), (6, "503"), (7, "503")}
 
 
 def sheets_cases() -> list[Any]:
     cases = []
     for k in range(1, N + 1):
         for fault in SHEETS_FAULTS:
-            marks = []
-            if (k, fault) in LAST_REMINDED_LOST:
-                marks.append(
-                    pytest.mark.xfail(
-                        raises=LastRemindedLost,
-                        strict=True,
-                        reason="plan.build_plan sets last_reminded only from this run's delivered messages "
-                        "(else keeps the tab's old value); a run that logged its messages and then failed "
-                        "before its values.batchUpdate leaves the cell blank for good, although the log "
-                        "(the reminder memory) holds the delivery",
-                    )
-                )
-            cases.append(pytest.param(k, fault, id=f"{CALL_IDS[k - 1]}-{fault}", marks=marks))
+            cases.append(pytest.param(k, fault, id=f"{CALL_IDS[k - 1]}-{fault}"))
     return cases
 
 

@@ -283,15 +283,6 @@ def timeline(office: KillOffice, day: dt.date) -> dict[str, float]:
     return seen
 
 
-LEFTOVER = (
-    "xlsx.save_atomically writes the workbook to tempfile.mkstemp(prefix='.workbook-', suffix='.xlsx') beside "
-    "it and deletes that file only in an `except BaseException` block, which SIGKILL skips; no later run "
-    "removes it, so each kill during a save leaves a full copy of the workbook (school contacts included) "
-    "beside it for good"
-)
-
-
-@pytest.mark.xfail(raises=LeftoverTempFile, strict=True, reason=LEFTOVER)
 def test_twenty_kills_at_random_moments(mail: SmtpTestServer, tmp_path: Path) -> None:
     rng = random.Random(SEED)
     # How long a run of this office takes on this machine, measured on a copy.
@@ -398,7 +389,6 @@ def test_twenty_kills_at_random_moments(mail: SmtpTestServer, tmp_path: Path) ->
         raise LeftoverTempFile(f"{office.leftovers()} beside the workbook after the clean runs; {summary}")
 
 
-@pytest.mark.xfail(raises=LeftoverTempFile, strict=True, reason=LEFTOVER)
 def test_a_kill_during_the_save_leaves_no_temp_file(mail: SmtpTestServer, tmp_path: Path) -> None:
     office = make_office(tmp_path / "office", mail)
     killed = office.launch(FIRST_DAY, "save", Watch.saving)
@@ -412,12 +402,6 @@ def test_a_kill_during_the_save_leaves_no_temp_file(mail: SmtpTestServer, tmp_pa
         raise LeftoverTempFile(str(office.leftovers()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plan.build_plan sets last_reminded only from the current run's delivered messages; a run killed "
-    "after its messages were journaled and before its save leaves them to the next run's memory, which sends "
-    "nothing more, so last_reminded stays blank although the log says the school was reminded that day",
-)
 def test_a_kill_before_the_save_still_shows_when_each_school_was_reminded(
     mail: SmtpTestServer, tmp_path: Path
 ) -> None:

@@ -77,11 +77,17 @@ class XlsxBackend:
                 raise self._locked_error() from None
             with os.fdopen(fd, "w") as fh:
                 json.dump(me, fh)
+            self._remove_leftovers()
             break
         try:
             yield
         finally:
             self.lock_path.unlink(missing_ok=True)
+
+    def _remove_leftovers(self) -> None:
+        """Temporary copies left by a run killed while saving (holding the lock, no other run writes them)."""
+        for leftover in self.path.parent.glob(f".{self.path.stem}-*.xlsx"):
+            leftover.unlink(missing_ok=True)
 
     def _holder(self, path: Path | None = None) -> dict[str, Any]:
         try:
