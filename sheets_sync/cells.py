@@ -164,7 +164,7 @@ def day_list(value: Cell) -> tuple[int, ...] | None:
             raise CellError("ต้องเป็นจำนวนวัน เช่น 7,3,1")
         return (int(value),)
     parts = [p.strip() for p in re.split(r"[,\s;]+", normalize_digits(str(value))) if p.strip()]
-    if not parts or not all(p.isascii() and p.isdigit() and 0 < int(p) <= 366 for p in parts):
+    if not parts or not all(p.isascii() and p.isdigit() and len(p) <= 3 and 0 < int(p) <= 366 for p in parts):
         raise CellError(f"{_clip(str(value))!r} ต้องเป็นจำนวนวันคั่นด้วยจุลภาค เช่น 7,3,1")
     return tuple(sorted({int(p) for p in parts}, reverse=True))
 

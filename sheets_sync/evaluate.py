@@ -53,6 +53,11 @@ class CycleResult:
     tab_exists: bool
     processed: bool
     entries: list[EntryResult] = field(default_factory=list)
+    # The cycle's tab as the workbook spells it (tab names match ignoring case), else the cycle id.
+    tab: str = ""
+
+    def __post_init__(self) -> None:
+        self.tab = self.tab or self.cycle.cycle_id
 
     @property
     def new_entries(self) -> list[EntryResult]:
@@ -95,6 +100,9 @@ def _labels(table: Table) -> dict[str, str]:
 
 
 def _table(snapshot: Snapshot, name: str, spec: TabSpec) -> Table | None:
+    """The tab of that name, as Excel and Sheets match names: ignoring case."""
+    if name not in snapshot:
+        name = next((t for t in snapshot if t.casefold() == name.casefold()), name)
     rows = snapshot.get(name)
     return None if rows is None else Table.read(name, rows, spec)
 
@@ -191,12 +199,13 @@ def _evaluate_cycle(
     before_days: tuple[int, ...],
 ) -> CycleResult:
     table = _table(snapshot, cycle.cycle_id, CYCLE_TAB)
+    tab = table.name if table is not None else cycle.cycle_id
     if table is None and today < cycle.opens_on:
         # The tab is created on the day the cycle opens.
-        return CycleResult(cycle, tab_exists=False, processed=False)
+        return CycleResult(cycle, tab_exists=False, processed=False, tab=tab)
     if table is not None and table.missing_required:
-        return CycleResult(cycle, tab_exists=True, processed=False)
-    result = CycleResult(cycle, tab_exists=table is not None, processed=True)
+        return CycleResult(cycle, tab_exists=True, processed=False, tab=tab)
+    result = CycleResult(cycle, tab_exists=table is not None, processed=True, tab=tab)
     present: set[str] = set()
     if table is not None:
         labels = _labels(table)
@@ -249,7 +258,7 @@ def _decide(
             continue
         for e in cr.entries:
             if e.occurrence == 0 and e.school is not None and e.status.owes:
-                owed.setdefault(e.school_code, []).append(Owed(cr.cycle, e.status, e.row or 0))
+                owed.setdefault(e.school_code, []).append(Owed(cr.cycle, e.status, e.row or 0, cr.tab))
     waiting: dict[str, list[OwedRequest]] = {}
     for r in requests:
         if r.status.school_owes:

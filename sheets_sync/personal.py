@@ -10,9 +10,10 @@ THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 HIDDEN = "(ไม่แสดง: อาจมีข้อมูลส่วนบุคคล)"
 _THIRTEEN_DIGITS = re.compile(r"(?<!\d)(\d[\d\s\-]{11,20}\d)(?!\d)")
 # Titles used only before a person's name: the title and a name are enough.
-_STRONG_TITLE = re.compile(r"(เด็กชาย|เด็กหญิง|นางสาว|ด\.\s*ช\.|ด\.\s*ญ\.|น\.\s*ส\.)\s*[\u0E00-\u0E7F]{2,}")
+_STRONG_TITLE = re.compile(r"(เด็กชาย|เด็กหญิง|นางสาว|ด\.\s*ช\.|ด\.\s*ญ\.|น\.\s*ส\.)\s*[\u0E00-\u0E7F]{2}")
 # นาย/นาง also begin ordinary words (นายทะเบียน, นายอำเภอ, นางรอง): they need a name and a surname.
-_WEAK_TITLE = re.compile(r"(นาย|นาง)\s*([\u0E00-\u0E7F]{2,})\s+[\u0E00-\u0E7F]{2,}")
+# Bounded runs keep the scan linear in the text's length (no name is 40 letters long).
+_WEAK_TITLE = re.compile(r"(นาย|นาง)\s{0,3}([\u0E00-\u0E7F]{2,40})\s{1,3}[\u0E00-\u0E7F]{2}")
 # Words that follow นาย/นาง without being a name (นายทะเบียน, นายกเทศมนตรี, นางพยาบาล, นางรอง).
 _NOT_NAMES = ("ทะเบียน", "อำเภอ", "กเทศมนตรี", "กรัฐมนตรี", "กอบต", "กสมาคม", "ช่าง", "ร้อย", "ทหาร", "ตำรวจ",
               "จ้าง", "ประกัน", "ด่าน", "สถานี", "หน้า", "ห้าง", "รอง", "พยาบาล", "แบบ", "ฟ้า")  # fmt: skip

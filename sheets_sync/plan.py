@@ -82,7 +82,7 @@ def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list
     for cr in ev.cycle_results:
         if not cr.processed:
             continue
-        tw = TabWrite(cr.cycle.cycle_id, CYCLE_TAB, create=not cr.tab_exists, statuses=CYCLE_STATUSES)
+        tw = TabWrite(cr.tab, CYCLE_TAB, create=not cr.tab_exists, statuses=CYCLE_STATUSES)
         for e in cr.entries:
             s = e.status
             # The sheet's value, the log's (a run that stopped before writing statuses still sent),

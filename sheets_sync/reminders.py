@@ -120,6 +120,7 @@ class Owed:
     cycle: Cycle
     status: CycleStatus
     row: int
+    tab: str = ""
 
 
 @dataclass(frozen=True)

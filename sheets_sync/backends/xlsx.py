@@ -197,7 +197,11 @@ class XlsxBackend:
     # -- shape ----------------------------------------------------------------------------------------
     def _ws(self, name: str) -> Worksheet | None:
         assert self.wb is not None
-        return self.wb[name] if name in self.wb.sheetnames else None
+        if name in self.wb.sheetnames:
+            return self.wb[name]
+        # Excel matches tab names ignoring case: never create a second tab that differs only in case.
+        same = [t for t in self.wb.sheetnames if t.casefold() == name.casefold()]
+        return self.wb[same[0]] if same else None
 
     def ensure_tab(self, name: str, spec: TabSpec, statuses: tuple[Status, ...] = ()) -> Worksheet:
         """The tab with every column of `spec` (people's columns only when the tab is new), formatted."""

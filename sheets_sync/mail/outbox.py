@@ -57,7 +57,8 @@ class OutboxTransport:
         who = _SAFE.sub("_", str(message.get("X-Sheets-Sync-School", "")))[:20]
         stem = f"{seq:03d}-{kind}" + (f"-{who}" if who else "")
         path = day_dir / f"{stem}.eml"
-        _atomic_write(path, message.as_bytes(policy=email.policy.SMTP))
+        # SMTPUTF8: an address in Thai (valid, RFC 6531) is written as UTF-8, never as encoded words.
+        _atomic_write(path, message.as_bytes(policy=email.policy.SMTPUTF8))
         _atomic_write(day_dir / f"{stem}.html", html_part(message).encode("utf-8"))
         self.written.append(path)
         return Delivery("outbox", str(path))

@@ -63,7 +63,8 @@ def safe_note(value: str) -> str:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir())),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        # Markdown is escaped like HTML: a Markdown viewer renders raw HTML, and &lt; reads as <.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "md"), default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -156,7 +157,8 @@ class Renderer:
             "reminder": reminder,
             "today": today,
             "links": {
-                o.cycle.cycle_id: self.row_link(o.cycle.cycle_id, o.row) if o.row else "" for o in owed
+                o.cycle.cycle_id: self.row_link(o.tab or o.cycle.cycle_id, o.row) if o.row else ""
+                for o in owed
             },
             "gcode_tab": self.config.tabs.gcode,
         }
@@ -210,7 +212,7 @@ class Renderer:
                 item: dict[str, Any] = {
                     "cycle": cr.cycle,
                     "entry": e,
-                    "link": self.row_link(cr.cycle.cycle_id, e.row or 0),
+                    "link": self.row_link(cr.tab, e.row or 0),
                 }
                 if e.status.key == "overdue":
                     overdue.append(item)
