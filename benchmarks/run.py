@@ -1119,7 +1119,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-xlsx", action="store_true", help="measure the Google Sheets backend only")
     p.add_argument("--skip-naive", action="store_true", help="leave out the naive gspread peer")
     p.add_argument("--skip-mail", action="store_true", help="leave out the SMTP measurement")
-    p.add_argument("--quick", action="store_true", help="a smoke run: N = 100 and 1,000, 200 messages")
+    p.add_argument("--quick", action="store_true", help="a smoke run: N = 100 and 1,000, 100 messages")
     p.add_argument("--today", default=DEFAULT_TODAY, help=f"the run's date (default {DEFAULT_TODAY})")
     p.add_argument(
         "--naive-rows", type=int, default=300, help="schools in the naive peer's sample (default 300)"
@@ -1151,7 +1151,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     else:
         args.sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     if args.quick:
-        args.mail = min(args.mail, 200)
+        args.mail = min(args.mail, 100)
         args.naive_rows = min(args.naive_rows, 100)
     return args
 
