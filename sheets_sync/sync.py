@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,6 +22,7 @@ from sheets_sync.mail.render import Rendered, Renderer
 from sheets_sync.mail.transport import DELIVERED, Delivery, Transport
 from sheets_sync.plan import build_plan
 from sheets_sync.summary import CycleSummary, summarize, summary_grid
+from sheets_sync.validate import usable_emails
 
 Echo = Callable[[str], None]
 
@@ -133,6 +135,14 @@ class _LogBatches:
             self.pending = []
 
 
+@contextlib.contextmanager
+def _frozen_heap() -> Iterator[None]:
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def run_sync(
     config: Config,
     backend: Backend,
@@ -149,12 +159,16 @@ def run_sync(
     # The run's date is `today` (which --today may set); the clock time is real.
     sent_at = f"{today.isoformat()}T{now:%H:%M:%S}"
     run_id = f"{today:%Y%m%d}-{now:%H%M%S}-{uuid.uuid4().hex[:4]}"
-    with backend.lock():
+    with backend.lock(), _frozen_heap():
         echo("reading the workbook…")
         snapshot = backend.read()
+        # The snapshot and the evaluation live for the whole run and hold no garbage: the collector
+        # need not walk them again each time rendering messages triggers a full collection.
+        gc.freeze()
         ev = evaluate(snapshot, config, today)
         summaries = summarize(ev)
         grid = summary_grid(ev, summaries)
+        gc.freeze()
         result = SyncResult(ev, summaries, transport=transport.name)
         echo(
             f"{len(ev.schools)} schools, {len(ev.cycles)} cycles, {len(ev.requests)} G-code requests, "
@@ -212,13 +226,24 @@ def _send_all(
         total = len(ev.reminders)
         cap = config.smtp.max_messages_per_run if transport.name == "smtp" else 0
         for n, reminder in enumerate(ev.reminders, start=1):
-            rendered = renderer.school(reminder, ev.today)
-            held = None
             if cap and n > cap:
-                held = Delivery(
-                    "deferred", f"max_messages_per_run = {cap} reached for this run; left for the next run"
+                # Held for the next run: logged as deferred, but not rendered.
+                held = SentMessage(
+                    kind=reminder.kind,
+                    school_code=reminder.school.code,
+                    school_name=reminder.school.name,
+                    items=reminder.items,
+                    to=usable_emails(reminder.school.contact_emails),
+                    cc=(),
+                    message_id="",
+                    result="deferred",
+                    detail=f"max_messages_per_run = {cap} reached for this run; left for the next run",
                 )
-            _deliver(transport, rendered, reminder.school.name, result, log, sent_at, run_id, held)
+                result.messages.append(held)
+                log.add(_log_entry(held, sent_at, run_id))
+                continue
+            rendered = renderer.school(reminder, ev.today)
+            _deliver(transport, rendered, reminder.school.name, result, log, sent_at, run_id)
             if n % 50 == 0 or n == total:
                 echo(f"messages: {n}/{total}")
         if ev.digest_due and renderer.config.office.officer_email:

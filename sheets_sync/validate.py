@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 
@@ -18,6 +19,8 @@ G_CODE = re.compile(r"G\d{12}")
 PERSONAL_DATA = "มีข้อมูลส่วนบุคคล (เลขประจำตัวประชาชนหรือชื่อ-นามสกุล) โปรดลบออก ใช้รหัสอ้างอิงของโรงเรียนแทน"
 
 
+# Each address is checked up to three times a run (validation, recipients, the digest): once is enough.
+@functools.lru_cache(maxsize=65536)
 def email_problem(address: str) -> str | None:
     """Why an address cannot be used, in Thai, or None when it is fine."""
     if "\r" in address or "\n" in address:

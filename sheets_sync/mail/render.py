@@ -60,6 +60,16 @@ def safe_note(value: str) -> str:
     return masked(value)
 
 
+def _put(msg: EmailMessage, name: str, value: str) -> None:
+    """A header we formatted ourselves is stored as it is when it is one short ASCII line: parsing it
+    (and building a header class for it, which the email package does on every assignment) costs more
+    than the rest of the message."""
+    if value.isascii() and len(name) + len(value) < 76 and "\n" not in value and "\r" not in value:
+        msg.set_raw(name, value)
+    else:
+        msg[name] = value
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir())),
@@ -121,6 +131,7 @@ class Renderer:
         text: str,
         html: str,
         msg_id: str,
+        kind: str = "reminder",
     ) -> EmailMessage:
         msg = EmailMessage()
         # Thai headers are encoded here (RFC 2047, folded to 76 columns) and stored as they are: the
@@ -129,17 +140,17 @@ class Renderer:
         office = one_line(self.config.office.name)
         name = Header(office, "utf-8", header_name="From").encode()
         msg.set_raw("From", f"{name}\n <{self.config.email.from_address}>")
-        msg["To"] = ", ".join(to)
+        _put(msg, "To", ", ".join(to))
         if cc:
-            msg["Cc"] = ", ".join(cc)
+            _put(msg, "Cc", ", ".join(cc))
         if self.config.reply_to:
-            msg["Reply-To"] = self.config.reply_to
-        msg["Date"] = format_datetime(self.now)
-
-        msg["Message-ID"] = msg_id
-        msg["X-Sheets-Sync-Kind"] = "reminder"
-        msg.set_content(text)
-        msg.add_alternative(html, subtype="html")
+            _put(msg, "Reply-To", self.config.reply_to)
+        _put(msg, "Date", format_datetime(self.now))
+        _put(msg, "Message-ID", msg_id)
+        _put(msg, "X-Sheets-Sync-Kind", kind)
+        # Thai text: base64 is what the email package picks anyway, after encoding it twice to compare.
+        msg.set_content(text, cte="base64")
+        msg.add_alternative(html, subtype="html", cte="base64")
         return msg
 
     def school(self, reminder: SchoolReminder, today: dt.date) -> Rendered:
@@ -170,9 +181,9 @@ class Renderer:
             self._render("school_reminder.txt", **context),
             self._render("school_reminder.html", **context),
             message_id([school.code, today.isoformat(), *reminder.items], self.domain),
+            reminder.kind,
         )
-        msg.replace_header("X-Sheets-Sync-Kind", reminder.kind)
-        msg["X-Sheets-Sync-School"] = school.code
+        _put(msg, "X-Sheets-Sync-School", school.code)
         return Rendered(msg, reminder.kind, school.code, reminder.items, to, cc)
 
     def _school_subject(self, reminder: SchoolReminder) -> str:
@@ -251,6 +262,6 @@ class Renderer:
             self._render("digest.txt", **context),
             self._render("digest.html", **context),
             message_id(["digest", ev.today.isoformat()], self.domain),
+            "digest",
         )
-        msg.replace_header("X-Sheets-Sync-Kind", "digest")
         return Rendered(msg, "digest", "", (f"digest:{ev.today.isoformat()}",), officer, ())
