@@ -219,6 +219,9 @@ def _evaluate_cycle(
             )
             present.add(entry.school_code)
     for school in schools:
+        # A code on two rows of the schools tab: the first row wins here too.
+        if school is not by_code.get(school.code):
+            continue
         if school.active and school.code not in present:
             present.add(school.code)
             blank = CycleEntry(school.code, row=0, key=school.code)
