@@ -386,22 +386,17 @@ def _row(book: Book, tab: str, spec: TabSpec, row: int) -> dict[str, Cell]:
     }
 
 
-def school_activity(book: Book) -> tuple[dict[str, bool], set[str]]:
-    """School code → takes part (ใช้งาน ticked or blank), from the first row with that code; and the codes
-    whose later (duplicate) rows say otherwise."""
+def school_activity(book: Book) -> dict[str, bool]:
+    """School code → takes part (ใช้งาน ticked or blank), from the first row with that code."""
     rows = book.tabs[TABS.schools]
     active: dict[str, bool] = {}
-    conflicting: set[str] = set()
     for n in range(2, len(rows) + 1):
         values = _row(book, TABS.schools, SCHOOLS, n)
         code = _read(cells.code, values.get("school_code"), "")
-        raw = values.get("active")
-        ticked = True if cells.is_blank(raw) else _read(cells.tick, raw, True)
         if code and code not in active:
-            active[code] = ticked
-        elif code and active[code] != ticked:
-            conflicting.add(code)
-    return active, conflicting
+            raw = values.get("active")
+            active[code] = True if cells.is_blank(raw) else _read(cells.tick, raw, True)
+    return active
 
 
 def check_problems(ev: Evaluation, book: Book) -> None:
@@ -414,7 +409,7 @@ def check_problems(ev: Evaluation, book: Book) -> None:
 
 def check_statuses(ev: Evaluation, book: Book, today: dt.date) -> None:
     """DESIGN.md's statuses, decided again from the raw cells of the sheet."""
-    active_schools, conflicting = school_activity(book)
+    active_schools = school_activity(book)
     for cr in ev.cycle_results:
         if not cr.processed:
             continue
@@ -429,8 +424,6 @@ def check_statuses(ev: Evaluation, book: Book, today: dt.date) -> None:
             if active:
                 assert code in codes, (cycle.cycle_id, code)
         for e in cr.entries:
-            if e.row is None and e.school_code in conflicting:
-                continue  # a known bug: test_a_duplicate_school_row_does_not_undo_the_first_rows_inactive
             if e.row is None:
                 ticks = dict.fromkeys(("submitted", "confirmed", "needs_help", "certified"), False)
                 confirmed_seen = None
