@@ -59,10 +59,6 @@ class CycleResult:
     def __post_init__(self) -> None:
         self.tab = self.tab or self.cycle.cycle_id
 
-    @property
-    def new_entries(self) -> list[EntryResult]:
-        return [e for e in self.entries if e.row is None]
-
 
 @dataclass
 class RequestResult:
