@@ -239,14 +239,13 @@ def _send_all(
                     result="deferred",
                     detail=f"max_messages_per_run = {cap} reached for this run; left for the next run",
                 )
-                result.messages.append(held)
-                log.add(_log_entry(held, sent_at, run_id))
+                _record(held, result, log, sent_at, run_id)
                 continue
             rendered = renderer.school(reminder, ev.today)
             _deliver(transport, rendered, reminder.school.name, result, log, sent_at, run_id)
             if n % 50 == 0 or n == total:
                 echo(f"messages: {n}/{total}")
-        if ev.digest_due and renderer.config.office.officer_email:
+        if ev.digest_due and config.office.officer_email:
             sent = [m.as_dict() for m in result.messages if m.delivered]
             failed = [m.as_dict() for m in result.messages if not m.delivered and m.result != "dry_run"]
             digest = renderer.digest(ev, summaries, sent, failed)
@@ -266,9 +265,8 @@ def _deliver(
     log: _LogBatches,
     sent_at: str,
     run_id: str,
-    held: Delivery | None = None,
 ) -> Delivery:
-    delivery = held or transport.send(rendered.message)
+    delivery = transport.send(rendered.message)
     msg = SentMessage(
         kind=rendered.kind,
         school_code=rendered.school_code,
@@ -280,7 +278,12 @@ def _deliver(
         result=delivery.result,
         detail=delivery.detail,
     )
-    result.messages.append(msg)
-    if delivery.result != "dry_run":
-        log.add(_log_entry(msg, sent_at, run_id))
+    _record(msg, result, log, sent_at, run_id)
     return delivery
+
+
+def _record(msg: SentMessage, result: SyncResult, log: _LogBatches, sent_at: str, run_id: str) -> None:
+    """The run's account of one message, and its log line (a dry run logs nothing)."""
+    result.messages.append(msg)
+    if msg.result != "dry_run":
+        log.add(_log_entry(msg, sent_at, run_id))
