@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
 import os
 import shutil
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +204,8 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) 
     day = ctx.today(today)
     backend = make_backend(config, ctx.progress)
     transport = make_transport(config, day, dry_run, lambda line: click.echo(line))
-    result = run_sync(config, backend, transport, day, dry_run=dry_run, echo=ctx.progress)
+    with _stop_on_sigterm():
+        result = run_sync(config, backend, transport, day, dry_run=dry_run, echo=ctx.progress)
     if as_json:
         click.echo(json.dumps(_sync_json(result), ensure_ascii=False, indent=2))
     else:
@@ -213,6 +217,24 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) 
     ctx.progress(f"done in {result.seconds:.2f}s")
     if result.mail_error:
         raise MailError(result.mail_error)
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM (a cancelled or timed-out workflow, `kill`) stops the run as Ctrl-C does: it writes the log of
+    what it sent and gives its lock back before it ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _sync_json(result: Any) -> dict[str, Any]:

@@ -82,7 +82,10 @@ class SmtpSettings:
     max_messages_per_run: int = 400
     retry_attempts: int = 3
     retry_backoff_seconds: float = 2.0
-    log_batch_size: int = 100
+    # The log also reaches the sheet during a long run: every this many seconds, and every
+    # `log_batch_size` messages when that is set (0: only by time); the rest goes with the final write.
+    log_flush_seconds: float = 60.0
+    log_batch_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,9 @@ def _check(config: Config, source: Path) -> None:
         )
     if config.reminders.overdue_every_days < 1:
         raise ConfigError(f"{source}: [reminders] overdue_every_days must be 1 or more")
+    for key in ("log_flush_seconds", "log_batch_size", "max_messages_per_run"):
+        if getattr(config.smtp, key) < 0:
+            raise ConfigError(f"{source}: [smtp] {key} must be 0 or more")
     for key in ("from", "reply_to"):
         attr = _KEY_ALIASES.get(("email", key), key)
         value = getattr(config.email, attr)

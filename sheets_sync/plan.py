@@ -68,6 +68,10 @@ class WritePlan:
     reformat: bool = False
     # A sync: hold the workbook's lock from this structure step to the final write.
     run_lock: bool = False
+    # Log rows the final write records (messages not yet written to the log tab).
+    log: list[dict[str, Cell]] = field(default_factory=list)
+    # The structure step makes room in the log tab for this many more rows (the run's messages).
+    log_room: int = 0
 
 
 def problems_text(problems: list[Problem]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from sheets_sync.backends.base import Backend
 from sheets_sync.cells import Cell
 from sheets_sync.config import Config
-from sheets_sync.errors import MailError
+from sheets_sync.errors import MailError, SheetsSyncError
 from sheets_sync.evaluate import Evaluation, evaluate
 from sheets_sync.mail.dryrun import DryRunTransport
 from sheets_sync.mail.outbox import OutboxTransport
@@ -112,27 +112,42 @@ def _log_entry(msg: SentMessage, sent_at: str, run_id: str) -> dict[str, Cell]:
     }
 
 
-class _LogBatches:
-    """Delivered and refused messages reach the workbook's log in small batches, and at the end."""
+_clock = time.monotonic  # the log's timer (tests replace it)
 
-    def __init__(self, backend: Backend, size: int, enabled: bool) -> None:
+
+class _RunLog:
+    """The run's log lines on their way to the workbook's log tab.
+
+    They go with the final write (no call of their own); a long run also writes them every `seconds`
+    (and every `size` lines when that is above 0), and a run that fails writes them before it ends.
+    `seconds` = 0 writes each line at once (a local journal).
+    """
+
+    def __init__(self, backend: Backend, seconds: float, size: int, enabled: bool) -> None:
         self.backend = backend
-        self.size = max(size, 1)
+        self.seconds = seconds
+        self.size = size
         self.enabled = enabled
         self.pending: list[dict[str, Cell]] = []
+        self.flushed_at = _clock()
 
     def add(self, entry: dict[str, Cell]) -> None:
         if not self.enabled:
             return
         self.pending.append(entry)
-        if len(self.pending) >= self.size:
+        if (
+            self.seconds <= 0
+            or (self.size and len(self.pending) >= self.size)
+            or _clock() - self.flushed_at >= self.seconds
+        ):
             self.flush()
 
     def flush(self) -> None:
-        # Cleared only once written: a batch whose append failed is tried again by the final flush.
+        # Cleared only once written: lines whose append failed are tried again by the next flush.
         if self.pending:
             self.backend.append_log(self.pending)
             self.pending = []
+        self.flushed_at = _clock()
 
 
 @contextlib.contextmanager
@@ -177,30 +192,63 @@ def run_sync(
         if not dry_run:
             first = build_plan(ev, {}, grid)
             first.run_lock = True
+            first.log_room = len(ev.reminders) + 1
             backend.prepare(first)
-        # A local journal is cheap to write: every message is recorded as soon as it is accepted.
-        batch = getattr(backend, "log_batch_size", None) or config.smtp.log_batch_size
-        log = _LogBatches(backend, batch, enabled=not dry_run)
+        seconds = getattr(backend, "log_flush_seconds", None)
+        log = _RunLog(
+            backend,
+            config.smtp.log_flush_seconds if seconds is None else seconds,
+            config.smtp.log_batch_size,
+            enabled=not dry_run,
+        )
         try:
             _send_all(config, backend, transport, ev, summaries, result, log, sent_at, run_id, now, echo)
         except MailError as exc:
             # The mail server failed; statuses are still written. A failure to record the log is not
             # caught here: the run stops rather than send what it cannot remember.
             result.mail_error = str(exc)
-        finally:
-            log.flush()
+        except BaseException as exc:
+            _log_before_failing(log, exc)
+            raise
         if not dry_run:
-            reminded: dict[str, set[str]] = {}
-            for m in result.messages:
-                if m.delivered:
-                    reminded.setdefault(m.school_code, set()).update(i.rsplit(":", 1)[0] for i in m.items)
-            echo("writing statuses…")
-            result.warnings = backend.write(build_plan(ev, reminded, grid))
+            try:
+                echo("writing statuses…")
+                plan = build_plan(ev, _reminded(result), grid)
+                plan.log = log.pending
+                result.warnings = backend.write(plan)
+                log.pending = []
+            except BaseException as exc:
+                # The statuses can wait for the next run; what was sent must be recorded now.
+                _log_before_failing(log, exc)
+                raise
             backend.commit()
             result.wrote = True
     result.seconds = time.perf_counter() - started
     result.api_calls = dict(getattr(backend, "calls", {}))
     return result
+
+
+def _log_before_failing(log: _RunLog, failure: BaseException) -> None:
+    """A failing run still writes the log of what it sent. When that fails too, the run's own failure is
+    the one reported, and it says what the next run may send again."""
+    try:
+        log.flush()
+    except Exception:
+        if not isinstance(failure, SheetsSyncError):
+            raise
+        failure.args = (
+            f"{failure}; {len(log.pending)} message(s) sent by this run are not in the log, so the next run "
+            f"may send them again",
+        )
+
+
+def _reminded(result: SyncResult) -> dict[str, set[str]]:
+    """School code → the cycles whose reminder reached the school today."""
+    reminded: dict[str, set[str]] = {}
+    for m in result.messages:
+        if m.delivered:
+            reminded.setdefault(m.school_code, set()).update(i.rsplit(":", 1)[0] for i in m.items)
+    return reminded
 
 
 def _send_all(
@@ -210,7 +258,7 @@ def _send_all(
     ev: Evaluation,
     summaries: list[CycleSummary],
     result: SyncResult,
-    log: _LogBatches,
+    log: _RunLog,
     sent_at: str,
     run_id: str,
     now: dt.datetime,
@@ -262,7 +310,7 @@ def _deliver(
     rendered: Rendered,
     school_name: str,
     result: SyncResult,
-    log: _LogBatches,
+    log: _RunLog,
     sent_at: str,
     run_id: str,
 ) -> Delivery:
@@ -282,7 +330,7 @@ def _deliver(
     return delivery
 
 
-def _record(msg: SentMessage, result: SyncResult, log: _LogBatches, sent_at: str, run_id: str) -> None:
+def _record(msg: SentMessage, result: SyncResult, log: _RunLog, sent_at: str, run_id: str) -> None:
     """The run's account of one message, and its log line (a dry run logs nothing)."""
     result.messages.append(msg)
     if msg.result != "dry_run":

@@ -46,12 +46,14 @@ def lock_value(server: SheetsApiServer, sid: str) -> object:
 def test_a_sync_takes_and_gives_back_the_sheet_lock(server: SheetsApiServer, tmp_path: Path) -> None:
     sid, config = office(server, tmp_path)
     seen: list[object] = []
+    # the keyed re-read comes after the mail went out
     server.after_call(
-        lambda call: seen.append(lock_value(server, sid)) if call.kind == "values.append" else None
+        lambda call: seen.append(lock_value(server, sid)) if call.kind == "values.batchGet" else None
     )
     sync(config, gsheets_backend(config), DAY)  # type: ignore[arg-type]
     # while the mail went out, the cell named this run; after the final write it is empty again
-    assert seen and json.loads(str(seen[0]))["host"]
+    assert len(seen) == 2 and seen[0] == ""  # free when the run read the sheet
+    assert json.loads(str(seen[1]))["host"]
     assert lock_value(server, sid) == ""
     assert server.sheet_properties(sid, LOCK_TAB).get("hidden") is True
 

@@ -554,6 +554,7 @@ MESSAGES = [
     "unknown time zone",
     "spreadsheet_id is required with backend",
     "overdue_every_days must be 1 or more",
+    "must be 0 or more",
     "must be on one line",
     # backends/google_auth.py
     "no Google credentials: set",

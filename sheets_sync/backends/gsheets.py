@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import socket
 import time
 import uuid
@@ -114,6 +115,8 @@ class GsheetsBackend:
         self.snapshot: Snapshot = {}
         self.headers: dict[str, list[Cell]] = {}
         self._formats: dict[str, dict[int, str]] = {}
+        # Rows of the log tab known to hold something (header included), after this run's own appends.
+        self._log_end = 0
 
     @classmethod
     def from_config(cls, config: Config, echo: Callable[[str], None] | None = None) -> GsheetsBackend:
@@ -292,6 +295,7 @@ class GsheetsBackend:
         if self._locking:
             self._check_lock(lock_rows[0][0] if lock_rows and lock_rows[0] else None)
         self.headers = {t: (rows[0] if rows else []) for t, rows in self.snapshot.items()}
+        self._log_end = len(self.snapshot.get(self.config.tabs.log, []))
         return self.snapshot
 
     def _read_metadata(self) -> None:
@@ -376,9 +380,24 @@ class GsheetsBackend:
         self._formats = self._read_formats([t.tab for t in tabs]) if plan.reformat else {}
         for tw in tabs:
             requests_ += self._shape_tab(tw, reformat=plan.reformat)
+        if plan.log_room:
+            requests_ += self._log_room(plan.log_room)
         if plan.summary is not None:
             requests_ += self._shape_summary(plan.summary)
         return requests_
+
+    def _log_room(self, rows: int) -> list[dict[str, Any]]:
+        """Empty rows below the log for the run's messages, so the final values.batchUpdate can hold them
+        (a value write outside a tab's grid is refused)."""
+        title = self.config.tabs.log
+        grid = self.sheets[title]["properties"].setdefault("gridProperties", {})
+        have = grid.get("rowCount", MIN_ROWS)
+        needed = max(self._log_end, 1) + rows
+        if needed <= have:
+            return []
+        extra = needed + ROW_MARGIN - have
+        grid["rowCount"] = have + extra
+        return [rq.append_dimension(self._sheet_id(title), "ROWS", extra)]
 
     def _shape_tab(self, tw: TabWrite, reformat: bool) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -619,11 +638,8 @@ class GsheetsBackend:
         return out
 
     # -- write ----------------------------------------------------------------------------------------
-    def append_log(self, rows: list[dict[str, Cell]]) -> None:
-        if not rows:
-            return
-        title = self.config.tabs.log
-        positions, _ = column_positions(self.headers.get(title, []), LOG)
+    def _log_values(self, rows: list[dict[str, Cell]]) -> list[list[Any]]:
+        positions, _ = column_positions(self.headers.get(self.config.tabs.log, []), LOG)
         width = max(positions.values()) + 1
         values = []
         for entry in rows:
@@ -632,21 +648,38 @@ class GsheetsBackend:
                 if key in positions:
                     line[positions[key]] = rq.api_value(value)
             values.append(line)
-        self._call(
+        return values
+
+    def append_log(self, rows: list[dict[str, Cell]]) -> None:
+        """Log rows now, in a call of their own (a long run's periodic write, or a failed run's last)."""
+        if not rows:
+            return
+        title = self.config.tabs.log
+        resp = self._call(
             "values.append",
             lambda: self.http.values_append(
                 self.spreadsheet_id,
                 f"{rq.a1_tab(title)}!A1",
                 params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
-                body={"majorDimension": "ROWS", "values": values},
+                body={"majorDimension": "ROWS", "values": self._log_values(rows)},
             ),
         )
+        # INSERT_ROWS grows the grid by as many rows, so the room made for the log stays.
+        updated = str(((resp or {}).get("updates") or {}).get("updatedRange", ""))
+        last = re.search(r"(\d+)$", updated)
+        self._log_end = max(self._log_end, int(last[1])) if last else self._log_end + len(rows)
 
     def write(self, plan: WritePlan) -> list[str]:
         warnings: list[str] = []
         data: list[dict[str, Any]] = []
-        if plan.tabs:
-            data, warnings = self._placed_values(plan.tabs)
+        log_at = 0
+        if plan.tabs or plan.log:
+            data, warnings, log_at = self._placed_values(plan.tabs, len(plan.log))
+        if plan.log and log_at:
+            data.append(self._log_range(log_at, plan.log))
+        elif plan.log:
+            # No room below the log (it grew while the run sent): an append grows the grid itself.
+            self.append_log(plan.log)
         if plan.summary is not None:
             data.append(self._summary_values(plan.summary))
         if self._lock_held:
@@ -661,7 +694,21 @@ class GsheetsBackend:
             self._lock_held = False
         return warnings
 
-    def _placed_values(self, tabs: list[TabWrite]) -> tuple[list[dict[str, Any]], list[str]]:
+    def _log_range(self, first: int, rows: list[dict[str, Cell]]) -> dict[str, Any]:
+        values = self._log_values(rows)
+        last_col = rq.column_letter(len(values[0]) - 1)
+        self._log_end = first + len(values) - 1
+        return {
+            "range": f"{rq.a1_tab(self.config.tabs.log)}!A{first}:{last_col}{self._log_end}",
+            "majorDimension": "ROWS",
+            "values": values,
+        }
+
+    def _placed_values(
+        self, tabs: list[TabWrite], log_rows: int
+    ) -> tuple[list[dict[str, Any]], list[str], int]:
+        """The tabs' values placed by school code, the warnings, and the sheet row where `log_rows` new
+        log rows start (0: they do not fit in the log tab's grid)."""
         # Re-read header rows and key columns just before writing, so values land by school code
         # even if people sorted, inserted or deleted rows since the read.
         ranges: list[str] = []
@@ -673,6 +720,15 @@ class GsheetsBackend:
             # A tab that gains rows is re-read whole, so a row someone filled in meanwhile is never reused.
             body = rq.a1_tab(tw.tab) if tw.needs_whole_tab else f"{rq.a1_tab(tw.tab)}!{letter}:{letter}"
             ranges += [f"{rq.a1_tab(tw.tab)}!1:1", body]
+        log_title = self.config.tabs.log
+        log_grid = self.sheets.get(log_title, {}).get("properties", {}).get("gridProperties", {})
+        known = max(self._log_end, 1)
+        tail = bool(log_rows) and known < log_grid.get("rowCount", MIN_ROWS)
+        if tail:
+            # Whatever lies below the log's known end (rows typed meanwhile) is written after, never over.
+            log_positions, _ = column_positions(self.headers.get(log_title, []), LOG)
+            last_col = rq.column_letter(max(log_positions.values()))
+            ranges.append(f"{rq.a1_tab(log_title)}!A{known + 1}:{last_col}")
         if self._lock_held:
             ranges.append(LOCK_CELL)  # a run that started in the same instant may have taken it since
         resp = self._call(
@@ -725,7 +781,13 @@ class GsheetsBackend:
                 f"{tw.tab}: row for {k!r} is gone; its values were not written"
                 for k, _ in placement.missing_keys
             ]
-        return data, warnings
+        log_at = 0
+        if tail:
+            below = len(value_ranges[2 * len(tabs)].get("values", []))
+            self._log_end = known + below
+            if self._log_end + log_rows <= log_grid.get("rowCount", MIN_ROWS):
+                log_at = self._log_end + 1
+        return data, warnings, log_at
 
     def _summary_values(self, grid_values: list[list[Cell]]) -> dict[str, Any]:
         old = self.snapshot.get(self.config.tabs.summary, [])

@@ -51,7 +51,7 @@ class XlsxBackend:
 
     name = "xlsx"
     # The journal beside the workbook takes each log line at once (fsync), so a killed run re-sends nothing.
-    log_batch_size = 1
+    log_flush_seconds = 0.0
 
     def __init__(self, path: Path, tabs: TabNames, lock_minutes: int = 30) -> None:
         self.path = path
@@ -294,6 +294,7 @@ class XlsxBackend:
         self._pending_log.extend(rows)
 
     def write(self, plan: WritePlan) -> list[str]:
+        self.append_log(plan.log)
         warnings: list[str] = []
         for tw in plan.tabs:
             warnings += self._write_tab(tw)

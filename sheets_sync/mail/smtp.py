@@ -201,6 +201,11 @@ class SmtpTransport:
             except (smtplib.SMTPException, OSError) as exc:
                 self._discard()
                 failure = f"connection to {self.where} lost ({self._describe(exc)})"
+            except BaseException:
+                # Stopped mid-transaction (Ctrl-C, SIGTERM): hang up without a word, so a message whose
+                # acceptance this run will never record is not completed by a polite QUIT.
+                self._discard()
+                raise
             else:
                 if not keep_connection:
                     self._discard()
