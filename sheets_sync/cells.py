@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from decimal import Decimal
@@ -63,6 +64,8 @@ def text(value: Cell) -> str:
 
 def tick(value: Cell) -> bool:
     """A checkbox cell: blank is unticked; TRUE/FALSE text, 1/0 and ✓ are understood."""
+    if value is True or value is False:
+        return value
     if is_blank(value):
         return False
     if isinstance(value, bool):
@@ -81,6 +84,8 @@ def tick(value: Cell) -> bool:
 
 def code(value: Cell, digits: int = 10) -> str:
     """A numeric code (school code) as a string of exactly `digits` digits."""
+    if value.__class__ is str and len(value) == digits and value.isdigit() and value.isascii():
+        return value  # the usual cell, as typed
     if is_blank(value):
         raise CellError("ไม่ได้กรอกรหัส")
     if isinstance(value, bool):
@@ -98,6 +103,8 @@ def code(value: Cell, digits: int = 10) -> str:
 
 def date(value: Cell) -> dt.date | None:
     """A date from a real date cell, a serial number, ISO text, d/m/yyyy (BE or CE) or Thai month names."""
+    if value.__class__ is int and _SERIAL_MIN <= value <= _SERIAL_MAX:
+        return _serial_date(value)  # the Sheets API's usual date cell
     if is_blank(value):
         return None
     if isinstance(value, bool):
@@ -109,12 +116,18 @@ def date(value: Cell) -> dt.date | None:
     if isinstance(value, int | float):
         if (isinstance(value, float) and not math.isfinite(value)) or not _SERIAL_MIN <= value <= _SERIAL_MAX:
             raise CellError(f"วันที่ {text(value)!r} ไม่ถูกต้อง")
-        return _plausible(SERIAL_EPOCH + dt.timedelta(days=int(value)))
+        return _serial_date(int(value))
     raw = normalize_digits(str(value)).strip()
     parsed = _parse_date_text(raw)
     if parsed is None:
         raise CellError(f"อ่านวันที่ {_clip(raw)!r} ไม่ได้ ใช้รูปแบบ 10/6/2569 หรือ 2026-06-10")
     return _plausible(parsed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _serial_date(days: int) -> dt.date:
+    # A workbook holds a few hundred distinct dates in some hundred thousand cells.
+    return _plausible(SERIAL_EPOCH + dt.timedelta(days=days))
 
 
 def _plausible(day: dt.date) -> dt.date:

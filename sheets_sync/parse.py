@@ -128,26 +128,39 @@ def parse_cycle_entries(table: Table) -> list[CycleEntry]:
     """Each school's row in a cycle tab; rows without a readable code keep their problem and row number."""
     entries: list[CycleEntry] = []
     nth = _occurrences()
+    # The usual cells (a real tick box, a date serial, an empty cell) are taken as they are; everything
+    # else goes through the RowReader, which parses what people type and reports what it cannot read.
     for row, values in table.records():
         r = RowReader(table, row, values)
+        get = values.get
         code = r.read("school_code", cells.code, "")
-        key = code or cells.normalize_digits(cells.text(values.get("school_code")))
-        entry = CycleEntry(
-            school_code=code,
-            row=row,
-            occurrence=nth(key),
-            key=key,
-            submitted=r.tick("submitted"),
-            confirmed=r.tick("confirmed"),
-            needs_help=r.tick("needs_help"),
-            certified=r.tick("certified"),
-            school_note=r.text("school_note"),
-            submitted_seen=r.read("submitted_seen", cells.date, None),
-            confirmed_seen=r.read("confirmed_seen", cells.date, None),
-            last_reminded=r.read("last_reminded", cells.date, None),
-            cell_problems=tuple(r.problems),
+        key = code or cells.normalize_digits(cells.text(get("school_code")))
+        ticks = []
+        for name in ("submitted", "confirmed", "needs_help", "certified"):
+            v = get(name)
+            ticks.append(v if v is True or v is False else v is not None and r.tick(name))
+        dates = []
+        for name in ("submitted_seen", "confirmed_seen", "last_reminded"):
+            v = get(name)
+            dates.append(None if v is None else r.read(name, cells.date, None))
+        note = get("school_note")
+        entries.append(
+            CycleEntry(
+                school_code=code,
+                row=row,
+                occurrence=nth(key),
+                key=key,
+                submitted=ticks[0],
+                confirmed=ticks[1],
+                needs_help=ticks[2],
+                certified=ticks[3],
+                school_note="" if note is None else cells.text(note),
+                submitted_seen=dates[0],
+                confirmed_seen=dates[1],
+                last_reminded=dates[2],
+                cell_problems=tuple(r.problems),
+            )
         )
-        entries.append(entry)
     return entries
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sheets_sync.config import GcodeSettings, ReminderSettings
@@ -30,7 +31,9 @@ class Step:
         return self.step_id.rsplit(":", 1)[0]
 
 
-def cycle_steps(cycle: Cycle, settings: ReminderSettings, today: dt.date) -> list[Step]:
+# The same for every school of a cycle: computed once per run, not once per school.
+@functools.lru_cache(maxsize=256)
+def cycle_steps(cycle: Cycle, settings: ReminderSettings, today: dt.date) -> tuple[Step, ...]:
     """Every step of a cycle that falls on or before `today`, in calendar order."""
     steps: list[Step] = []
     if settings.announce_on_open:
@@ -43,7 +46,9 @@ def cycle_steps(cycle: Cycle, settings: ReminderSettings, today: dt.date) -> lis
             Step(f"{cycle.cycle_id}:overdue-{late}", cycle.due_on + dt.timedelta(days=late), "overdue", late)
         )
         late += settings.overdue_every_days
-    return sorted((s for s in steps if s.falls_on <= today), key=lambda s: (s.falls_on, s.kind != "open"))
+    return tuple(
+        sorted((s for s in steps if s.falls_on <= today), key=lambda s: (s.falls_on, s.kind != "open"))
+    )
 
 
 def gcode_steps(
@@ -98,7 +103,7 @@ class Memory:
 
 
 def pending_step(
-    steps: list[Step], memory: Memory, who: str, today: dt.date, days: SendingDays
+    steps: Sequence[Step], memory: Memory, who: str, today: dt.date, days: SendingDays
 ) -> Step | None:
     """The latest step due by today and not yet sent; steps older than one already sent are superseded."""
     done_dates = [s.falls_on for s in steps if memory.done(who, s.step_id)]

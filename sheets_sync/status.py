@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sheets_sync.config import GcodeSettings
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest
@@ -48,28 +48,29 @@ def cycle_status(
 ) -> CycleStatus:
     """Status by DESIGN.md precedence: inactive, not_open, certified, confirmed, overdue, due_soon, submitted, pending."""
     submitted_seen, confirmed_seen = seen_dates(entry, today)
-    base = CycleStatus(
-        "pending", needs_help=entry.needs_help, submitted_seen=submitted_seen, confirmed_seen=confirmed_seen
-    )
+    key, days_late, late = "pending", None, False
     if not school_active or not cycle.active:
-        return replace(base, key="inactive")
-    if today < cycle.opens_on:
-        return replace(base, key="not_open")
-    if entry.certified or entry.confirmed:
+        key = "inactive"
+    elif today < cycle.opens_on:
+        key = "not_open"
+    elif entry.certified or entry.confirmed:
         late_by = (confirmed_seen - cycle.due_on).days if confirmed_seen else 0
-        return replace(
-            base,
-            key="certified" if entry.certified else "confirmed",
-            days_late=late_by if late_by > 0 else None,
-            late=late_by > 0,
-        )
-    if today > cycle.due_on:
-        return replace(base, key="overdue", days_late=(today - cycle.due_on).days)
-    if (cycle.due_on - today).days <= remind_window(cycle, before_days):
-        return replace(base, key="due_soon")
-    if entry.submitted:
-        return replace(base, key="submitted")
-    return base
+        key = "certified" if entry.certified else "confirmed"
+        days_late, late = (late_by, True) if late_by > 0 else (None, False)
+    elif today > cycle.due_on:
+        key, days_late = "overdue", (today - cycle.due_on).days
+    elif (cycle.due_on - today).days <= remind_window(cycle, before_days):
+        key = "due_soon"
+    elif entry.submitted:
+        key = "submitted"
+    return CycleStatus(
+        key,
+        days_late=days_late,
+        late=late,
+        needs_help=entry.needs_help,
+        submitted_seen=submitted_seen,
+        confirmed_seen=confirmed_seen,
+    )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sheets_sync.cells import Cell, is_blank
+from sheets_sync.cells import Cell
 from sheets_sync.errors import WorkbookError
 from sheets_sync.model import Problem
 from sheets_sync.schema import Column, TabSpec, header_aliases, norm_header
@@ -58,10 +58,18 @@ class Table:
 
     def records(self) -> Iterator[tuple[int, dict[str, Cell]]]:
         """(sheet row number, {key: raw cell}) for each row that is not entirely blank."""
+        index = list(self.index.items())
+        width = max((pos for _, pos in index), default=-1) + 1
         for offset, row in enumerate(self.rows[1:], start=2):
-            if all(is_blank(v) for v in row):
-                continue
-            yield offset, {key: (row[pos] if pos < len(row) else None) for key, pos in self.index.items()}
+            for v in row:
+                if v is not None and (not isinstance(v, str) or v.strip()):
+                    break
+            else:
+                continue  # every cell blank (is_blank)
+            if len(row) >= width:
+                yield offset, {key: row[pos] for key, pos in index}
+            else:
+                yield offset, {key: (row[pos] if pos < len(row) else None) for key, pos in index}
 
     def label(self, key: str) -> str:
         """The header as the sheet spells it, for problem messages."""

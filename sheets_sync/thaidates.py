@@ -100,6 +100,7 @@ class SendingDays:
 
     def __init__(self, send_on_holidays: bool = False) -> None:
         self.send_on_holidays = send_on_holidays
+        self._next: dict[dt.date, dt.date] = {}
 
     def is_sending_day(self, day: dt.date) -> bool:
         """True when mail may go out on `day`."""
@@ -109,6 +110,10 @@ class SendingDays:
 
     def next_sending_day(self, day: dt.date) -> dt.date:
         """`day` itself when mail may go out, else the first later day that allows it."""
-        while not self.is_sending_day(day):
-            day += dt.timedelta(days=1)
-        return day
+        found = self._next.get(day)
+        if found is None:
+            found = day
+            while not self.is_sending_day(found):
+                found += dt.timedelta(days=1)
+            self._next[day] = found
+        return found

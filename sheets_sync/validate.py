@@ -7,7 +7,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, Problem, School
 from sheets_sync.personal import looks_personal
@@ -19,10 +19,36 @@ G_CODE = re.compile(r"G\d{12}")
 PERSONAL_DATA = "มีข้อมูลส่วนบุคคล (เลขประจำตัวประชาชนหรือชื่อ-นามสกุล) โปรดลบออก ใช้รหัสอ้างอิงของโรงเรียนแทน"
 
 
+# The everyday shape of an address: letters, digits and . _ % + - before the @, a domain of ASCII labels
+# ending in a letters-only top-level label.
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+
+
+def plain_address(address: str) -> bool:
+    """An address of the everyday shape that email-validator accepts: recognized in about a microsecond,
+    where the validator takes ~130 (a national workbook has some 60,000 addresses). Anything else, and every
+    refusal, is left to the validator."""
+    if len(address) > 254 or not _PLAIN_ADDRESS.fullmatch(address):
+        return False
+    local, _, domain = address.rpartition("@")
+    domain = domain.lower()
+    # Labels with "--" are IDNA's business; special-use domains (.test, .local, ...) are refused.
+    return (
+        len(local) <= 64
+        and "--" not in domain
+        and domain not in SPECIAL_USE_DOMAIN_NAMES
+        and not domain.endswith(tuple("." + d for d in SPECIAL_USE_DOMAIN_NAMES))
+    )
+
+
 # Each address is checked up to three times a run (validation, recipients, the digest): once is enough.
 @functools.lru_cache(maxsize=65536)
 def email_problem(address: str) -> str | None:
     """Why an address cannot be used, in Thai, or None when it is fine."""
+    if plain_address(address):
+        return None
     if "\r" in address or "\n" in address:
         shown = address.strip().replace("\r\n", "↵").replace("\n", "↵").replace("\r", "↵")
         return f"อีเมล '{shown}' มีการขึ้นบรรทัดใหม่ปนอยู่ ใช้จุลภาคคั่นแต่ละอีเมล"

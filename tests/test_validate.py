@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, Problem, School
 from sheets_sync.parse import parse_gcode
@@ -14,6 +17,7 @@ from sheets_sync.validate import (
     bad_cycle_ids,
     email_problem,
     looks_personal,
+    plain_address,
     usable_emails,
     validate_cycles,
     validate_entry,
@@ -113,6 +117,45 @@ def test_duplicate_school_code_names_the_first_row() -> None:
 )
 def test_email_problem(address: str, ok: bool) -> None:
     assert (email_problem(address) is None) is ok
+
+
+# Pieces an address is made of, including every edge the fast path must leave to the validator.
+_PIECES = st.sampled_from(
+    ["a", "Z", "9", "s1010000001", ".", "..", "-", "--", "_", "%", "+", "@", "xn--", "x" * 63, "y" * 64,
+     "com", "th", "go", "test", "local", "localhost", "invalid", "onion", "arpa", "example", "123", "1",
+     "ก", "ครู", " ", "\n", "é", "'", "!", "#", "a-", "-a", "co.th", "\t"]
+)  # fmt: skip
+
+
+def _validator_accepts(address: str) -> bool:
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+@given(st.lists(_PIECES, min_size=1, max_size=14).map("".join))
+@example("s1010000001@school.example")
+@example("a.b+c_d%e-f@sub-domain.obec.go.th")
+@example("a@b.test")
+@example("a@test.co.th")
+@example("x@" + ("a" * 63 + ".") * 3 + "com")
+@example("y" * 65 + "@obec.go.th")
+@example("a@ab--cd.com")
+@example("a@9.com")
+@example("a@b.c")
+def test_the_fast_path_accepts_only_what_the_validator_accepts(address: str) -> None:
+    if plain_address(address):
+        assert _validator_accepts(address), address
+
+
+def test_the_fast_path_takes_the_everyday_addresses() -> None:
+    # What a school's sheet holds almost always; the rest (Thai addresses, odd shapes) goes to the validator.
+    for address in ("s1010000001@school.example", "somchai.j@obec.go.th", "admin_2@school.ac.th", "A+B@X.CO"):
+        assert plain_address(address) and _validator_accepts(address)
+    for address in ("ครู@โรงเรียน.th", "a@b.test", "a@localhost", "a..b@x.th", "a@x.th ", "a@-x.th"):
+        assert not plain_address(address)
 
 
 def test_usable_emails_keeps_only_good_addresses() -> None:
