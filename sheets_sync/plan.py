@@ -130,6 +130,28 @@ def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list
     return WritePlan(tabs=tabs, create_log=not ev.log_tab_exists, summary=summary)
 
 
+def mark_reminded(plan: WritePlan, ev: Evaluation, reminded: dict[str, set[str]]) -> None:
+    """Today's messages in a plan built by `build_plan(ev, {}, ...)` before they went out: the plan
+    `build_plan(ev, reminded, ...)` gives, without building it all again."""
+    if not reminded:
+        return
+    tabs = {tw.tab: tw for tw in plan.tabs}
+    for cr in ev.cycle_results:
+        tw = tabs.get(cr.tab)
+        if not cr.processed or tw is None:
+            continue
+        appended = iter(tw.appends)
+        for e in cr.entries:
+            if e.row is None:
+                values = next(appended)
+            else:
+                values = tw.updates[(e.entry.key if e.entry is not None else e.school_code, e.occurrence)]
+            if cr.cycle.cycle_id in reminded.get(e.school_code, ()):
+                last = values.get("last_reminded")
+                if not isinstance(last, dt.date) or last < ev.today:
+                    values["last_reminded"] = ev.today
+
+
 def _last_reminded(ev: Evaluation) -> dict[tuple[str, str], dt.date]:
     """The last day the log shows a delivered message to each (school, cycle)."""
     last: dict[tuple[str, str], dt.date] = {}

@@ -20,7 +20,7 @@ from sheets_sync.mail.dryrun import DryRunTransport
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.mail.render import Rendered, Renderer
 from sheets_sync.mail.transport import DELIVERED, Delivery, Transport
-from sheets_sync.plan import build_plan
+from sheets_sync.plan import build_plan, mark_reminded
 from sheets_sync.summary import CycleSummary, summarize, summary_grid
 from sheets_sync.validate import usable_emails
 
@@ -213,7 +213,8 @@ def run_sync(
         if not dry_run:
             try:
                 echo("writing statuses…")
-                plan = build_plan(ev, _reminded(result), grid)
+                plan = first
+                mark_reminded(plan, ev, _reminded(result))
                 plan.log = log.pending
                 result.warnings = backend.write(plan)
                 log.pending = []

@@ -10,7 +10,7 @@ import pytest
 from sheets_sync.cells import Cell
 from sheets_sync.config import Config
 from sheets_sync.evaluate import evaluate
-from sheets_sync.plan import Placement, TabWrite, build_plan, column_positions, place
+from sheets_sync.plan import Placement, TabWrite, build_plan, column_positions, mark_reminded, place
 from sheets_sync.schema import CYCLE_TAB, CYCLES, GCODE, SCHOOLS, Owner, TabSpec
 
 D = dt.date
@@ -373,3 +373,29 @@ def test_a_row_without_a_code_gets_its_problem_written_in_the_sheet() -> None:
     )
     written = apply(read, p)
     assert written[2][H["ข้อผิดพลาด"]]  # DESIGN.md: each problem is reported in the sheet, on its row
+
+
+@pytest.mark.parametrize(
+    "reminded",
+    [
+        {},
+        {A: {"DMC-2569-1"}},
+        {B: {"DMC-2569-1"}, C: {"DMC-2569-1"}},  # C's row is new: an append
+        {A: {"DMC-2569-1", "EMIS-2569"}, "9999999999": {"DMC-2569-1"}},
+    ],
+)
+def test_marking_todays_messages_gives_the_plan_built_after_them(reminded: dict[str, set[str]]) -> None:
+    read = [
+        CYCLE_HEADER,
+        row(A, True, True, "", ""),
+        row(B, False, False, "", ""),
+        row(B, False, False, "", ""),  # a duplicate row: matched by occurrence
+    ]
+    read[1][H["แจ้งเตือนล่าสุด"]] = D(2026, 6, 5)
+    read[2][H["แจ้งเตือนล่าสุด"]] = D(2026, 6, 30)  # typed by hand, later than today: kept
+    ev = evaluate(snapshot(read), Config(), D(2026, 6, 11))
+    before = build_plan(ev, {}, [])
+    mark_reminded(before, ev, reminded)
+    assert before == build_plan(ev, reminded, [])
+    if reminded:
+        assert before != build_plan(ev, {}, [])

@@ -827,22 +827,28 @@ def _code(value: Cell) -> str:
 
 
 def _column_ranges(title: str, placed: list[tuple[int, int, Cell]]) -> list[dict[str, Any]]:
-    """One ValueRange per column, rows not written left as null (which the API skips)."""
+    """One ValueRange per column (majorDimension COLUMNS: the column's cells as one list), rows not written
+    left as null (which the API skips)."""
     by_col: dict[int, dict[int, Cell]] = {}
     for row, col, value in placed:
-        by_col.setdefault(col, {})[row] = value
+        column = by_col.get(col)
+        if column is None:
+            column = by_col[col] = {}
+        column[row] = value
     out = []
+    tab = rq.a1_tab(title)
+    plain = (str, int, bool)
     for col, cells_by_row in sorted(by_col.items()):
         first, last = min(cells_by_row), max(cells_by_row)
         letter = rq.column_letter(col)
-        values = [
-            [rq.api_value(cells_by_row[r])] if r in cells_by_row else [None] for r in range(first, last + 1)
-        ]
+        values: list[Any] = [None] * (last - first + 1)
+        for r, v in cells_by_row.items():
+            values[r - first] = v if v.__class__ in plain else rq.api_value(v)
         out.append(
             {
-                "range": f"{rq.a1_tab(title)}!{letter}{first + 1}:{letter}{last + 1}",
-                "majorDimension": "ROWS",
-                "values": values,
+                "range": f"{tab}!{letter}{first + 1}:{letter}{last + 1}",
+                "majorDimension": "COLUMNS",
+                "values": [values],
             }
         )
     return out
