@@ -290,7 +290,7 @@ class GsheetsBackend:
                 ),
             )
             for title, vr in zip(titles, resp.get("valueRanges", []), strict=False):
-                self.snapshot[title] = [list(row) for row in vr.get("values", [])]
+                self.snapshot[title] = vr.get("values", [])  # lists already: read, never changed
         lock_rows = self.snapshot.pop(LOCK_TAB, [])
         if self._locking:
             self._check_lock(lock_rows[0][0] if lock_rows and lock_rows[0] else None)
