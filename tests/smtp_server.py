@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from functools import cached_property
 from types import TracebackType
 from typing import Any, Literal, cast
 
@@ -64,13 +65,18 @@ logging.getLogger("mail.log").addFilter(_QuietAiosmtpd())
 
 @dataclass(frozen=True)
 class ReceivedMessage:
-    """One message the server accepted (answered 250 after DATA)."""
+    """One message the server accepted (answered 250 after DATA); `message` is parsed on first use."""
 
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
-    message: EmailMessage
     mail_options: list[str]
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        """The message as `email.policy.default` reads it. Parsed lazily, outside the server's thread:
+        parsing takes longer than receiving, and a sender waits for the server's answer."""
+        return cast(EmailMessage, email.message_from_bytes(self.raw, policy=email.policy.default))
 
     @property
     def message_id(self) -> str | None:
@@ -301,13 +307,10 @@ class SmtpTestServer:
         return AuthResult(success=ok, handled=False)
 
     def _record(self, envelope: Envelope) -> None:
-        raw = cast(bytes, envelope.original_content or b"")
-        message = cast(EmailMessage, email.message_from_bytes(raw, policy=email.policy.default))
         record = ReceivedMessage(
             mail_from=envelope.mail_from or "",
             rcpt_tos=list(envelope.rcpt_tos),
-            raw=raw,
-            message=message,
+            raw=cast(bytes, envelope.original_content or b""),
             mail_options=list(envelope.mail_options),
         )
         with self._lock:
