@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.header import Header, decode_header
+from email.header import decode_header
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -16,6 +16,7 @@ import jinja2
 
 from sheets_sync.config import Config
 from sheets_sync.evaluate import Evaluation
+from sheets_sync.mail.mime import POLICY, header_words, put_header, text_part
 from sheets_sync.personal import masked
 from sheets_sync.reminders import SchoolReminder
 from sheets_sync.schema import status_label
@@ -32,11 +33,6 @@ def template_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2] / "templates"
-
-
-def one_line(value: object) -> str:
-    """Text from the sheet made safe for a header: line breaks and control characters become spaces."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in str(value)).split())
 
 
 def header_text(message: EmailMessage, name: str) -> str:
@@ -58,16 +54,6 @@ def header_text(message: EmailMessage, name: str) -> str:
 def safe_note(value: str) -> str:
     """Free text typed by a school, unless it may hold a student's personal data."""
     return masked(value)
-
-
-def _put(msg: EmailMessage, name: str, value: str) -> None:
-    """A header we formatted ourselves is stored as it is when it is one short ASCII line: parsing it
-    (and building a header class for it, which the email package does on every assignment) costs more
-    than the rest of the message."""
-    if value.isascii() and len(name) + len(value) < 76 and "\n" not in value and "\r" not in value:
-        msg.set_raw(name, value)
-    else:
-        msg[name] = value
 
 
 def _environment() -> jinja2.Environment:
@@ -101,7 +87,8 @@ class Rendered:
 
     @property
     def message_id(self) -> str:
-        return str(self.message["Message-ID"])
+        # As it was set: reading it through the email package's header classes would parse it again.
+        return str(next((v for k, v in self.message.raw_items() if k.lower() == "message-id"), None))
 
 
 def message_id(parts: list[str], domain: str) -> str:
@@ -119,9 +106,21 @@ class Renderer:
         self.now = now or dt.datetime.now(config.zone)
         self.env = _environment()
         self.domain = config.email.from_address.rpartition("@")[2] or "sheets-sync.local"
+        self._templates: dict[str, jinja2.Template] = {}
+        # The same for every message of the run: encoded once.
+        name = header_words("From", config.office.name, phrase=True)
+        self._from = f"{name}\n <{config.email.from_address}>" if name else f"<{config.email.from_address}>"
+        self._date = format_datetime(self.now)
+        # base64 never holds "=_", so this boundary cannot occur inside a part. One per run: each distinct
+        # Content-Type is parsed once when messages are written out (see mime.POLICY).
+        run = hashlib.sha256(f"{self._date}|{config.email.from_address}".encode()).hexdigest()[:32]
+        self._content_type = f'multipart/alternative;\n boundary="=_{run}"'
 
     def _render(self, name: str, **context: Any) -> str:
-        return self.env.get_template(name).render(office=self.config.office, config=self.config, **context)
+        template = self._templates.get(name)
+        if template is None:
+            template = self._templates[name] = self.env.get_template(name)
+        return template.render(office=self.config.office, config=self.config, **context)
 
     def _message(
         self,
@@ -132,25 +131,26 @@ class Renderer:
         html: str,
         msg_id: str,
         kind: str = "reminder",
+        school_code: str = "",
     ) -> EmailMessage:
-        msg = EmailMessage()
-        # Thai headers are encoded here (RFC 2047, folded to 76 columns) and stored as they are: the
-        # email package's own refolding of long non-ASCII headers costs ~15 ms a message.
-        msg.set_raw("Subject", Header(one_line(subject), "utf-8", header_name="Subject").encode())
-        office = one_line(self.config.office.name)
-        name = Header(office, "utf-8", header_name="From").encode()
-        msg.set_raw("From", f"{name}\n <{self.config.email.from_address}>")
-        _put(msg, "To", ", ".join(to))
+        """multipart/alternative, text and HTML in UTF-8 and base64; Thai headers in RFC 2047 encoded words
+        folded to 76 columns (sheets_sync.mail.mime)."""
+        msg = EmailMessage(policy=POLICY)
+        msg.set_raw("Subject", header_words("Subject", subject))
+        msg.set_raw("From", self._from)
+        put_header(msg, "To", ", ".join(to))
         if cc:
-            _put(msg, "Cc", ", ".join(cc))
+            put_header(msg, "Cc", ", ".join(cc))
         if self.config.reply_to:
-            _put(msg, "Reply-To", self.config.reply_to)
-        _put(msg, "Date", format_datetime(self.now))
-        _put(msg, "Message-ID", msg_id)
-        _put(msg, "X-Sheets-Sync-Kind", kind)
-        # Thai text: base64 is what the email package picks anyway, after encoding it twice to compare.
-        msg.set_content(text, cte="base64")
-        msg.add_alternative(html, subtype="html", cte="base64")
+            put_header(msg, "Reply-To", self.config.reply_to)
+        put_header(msg, "Date", self._date)
+        put_header(msg, "Message-ID", msg_id)
+        put_header(msg, "X-Sheets-Sync-Kind", kind)
+        if school_code:
+            put_header(msg, "X-Sheets-Sync-School", school_code)
+        msg.set_raw("MIME-Version", "1.0")
+        msg.set_raw("Content-Type", self._content_type)
+        msg.set_payload([text_part("plain", text), text_part("html", html)])
         return msg
 
     def school(self, reminder: SchoolReminder, today: dt.date) -> Rendered:
@@ -182,8 +182,8 @@ class Renderer:
             self._render("school_reminder.html", **context),
             message_id([school.code, today.isoformat(), *reminder.items], self.domain),
             reminder.kind,
+            school.code,
         )
-        _put(msg, "X-Sheets-Sync-School", school.code)
         return Rendered(msg, reminder.kind, school.code, reminder.items, to, cc)
 
     def _school_subject(self, reminder: SchoolReminder) -> str:
