@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.parser
 import email.policy
 import os
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 from sheets_sync.mail.transport import Delivery
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_HEADERS = email.parser.BytesParser(policy=email.policy.default)  # the index shows headers only
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -45,6 +47,7 @@ class OutboxTransport:
         self.folder = folder
         self.day = day
         self.written: list[Path] = []
+        self._numbered: int | None = None  # .eml files in today's folder, counted once a run
 
     def open(self) -> None:
         (self.folder / self.day.isoformat()).mkdir(parents=True, exist_ok=True)
@@ -52,13 +55,16 @@ class OutboxTransport:
     def send(self, message: EmailMessage) -> Delivery:
         day_dir = self.folder / self.day.isoformat()
         day_dir.mkdir(parents=True, exist_ok=True)
-        seq = len(list(day_dir.glob("*.eml"))) + 1
+        if self._numbered is None:  # listing the folder for every message made a run quadratic
+            self._numbered = len(list(day_dir.glob("*.eml")))
+        seq = self._numbered + 1
         kind = _SAFE.sub("_", str(message.get("X-Sheets-Sync-Kind", "message")))[:20]
         who = _SAFE.sub("_", str(message.get("X-Sheets-Sync-School", "")))[:20]
         stem = f"{seq:03d}-{kind}" + (f"-{who}" if who else "")
         path = day_dir / f"{stem}.eml"
         # SMTPUTF8: an address in Thai (valid, RFC 6531) is written as UTF-8, never as encoded words.
         _atomic_write(path, message.as_bytes(policy=email.policy.SMTPUTF8))
+        self._numbered = seq
         _atomic_write(day_dir / f"{stem}.html", html_part(message).encode("utf-8"))
         self.written.append(path)
         return Delivery("outbox", str(path))
@@ -72,7 +78,7 @@ def read_outbox(folder: Path) -> list[dict[str, str]]:
     """Every .eml in the outbox, newest day first, as the fields the index shows."""
     entries = []
     for path in sorted(folder.glob("*/*.eml"), key=lambda p: (p.parent.name, p.name), reverse=True):
-        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        msg = _HEADERS.parsebytes(path.read_bytes(), headersonly=True)
         entries.append(
             {
                 "day": path.parent.name,
