@@ -69,6 +69,8 @@ class EmailSettings:
     outbox_dir: Path = Path("outbox")
     from_address: str = "sheets-sync@localhost"
     reply_to: str = ""
+    # The digest lists at most this many rows per section, worst first, and says how many more (0: all).
+    digest_list_limit: int = 100
 
 
 @dataclass(frozen=True)
@@ -255,9 +257,14 @@ def _check(config: Config, source: Path) -> None:
         )
     if config.reminders.overdue_every_days < 1:
         raise ConfigError(f"{source}: [reminders] overdue_every_days must be 1 or more")
-    for key in ("log_flush_seconds", "log_batch_size", "max_messages_per_run"):
-        if getattr(config.smtp, key) < 0:
-            raise ConfigError(f"{source}: [smtp] {key} must be 0 or more")
+    for section, key in (
+        ("smtp", "log_flush_seconds"),
+        ("smtp", "log_batch_size"),
+        ("smtp", "max_messages_per_run"),
+        ("email", "digest_list_limit"),
+    ):
+        if getattr(getattr(config, section), key) < 0:
+            raise ConfigError(f"{source}: [{section}] {key} must be 0 or more")
     for key in ("from", "reply_to"):
         attr = _KEY_ALIASES.get(("email", key), key)
         value = getattr(config.email, attr)

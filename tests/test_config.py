@@ -149,6 +149,7 @@ security = "ssl"
         ("[smtp]\nmax_messages_per_run = -5", "max_messages_per_run"),
         ("[smtp]\nlog_flush_seconds = -1", "log_flush_seconds"),
         ("[smtp]\nlog_batch_size = -2", "log_batch_size"),
+        ("[email]\ndigest_list_limit = -1", "digest_list_limit"),
         ("[reminders]\nbefore_day = [7]", "before_day"),
         ("[smtp]\nhots = 'x'", "hots"),
         ("reminders = 5", "reminders"),

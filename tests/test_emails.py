@@ -291,3 +291,21 @@ def test_personal_data_typed_into_the_wrong_cell_is_not_mailed(tmp_path: Path) -
         if s in text
     }
     assert leaks == set()
+
+
+@pytest.mark.parametrize(("limit", "listed"), [(3, 3), (7, 7), (0, 7)])
+def test_the_digest_lists_at_most_digest_list_limit_rows_and_says_how_many_more(
+    tmp_path: Path, limit: int, listed: int
+) -> None:
+    wb.write_config(tmp_path, email={"transport": "outbox", "digest_list_limit": limit})
+    wb.office_workbook(tmp_path / "workbook.xlsx", [wb.school(n) for n in range(1, 8)], [wb.DMC_2])
+    sync(tmp_path, TODAY)
+    text, page = parts(messages(tmp_path / "outbox")["digest"])
+    assert "เกินกำหนด (7)\n" in text  # the count is always the whole
+    section = text.split("เกินกำหนด (7)\n", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in section.splitlines() if re.search(r"DMC-2569-2 เกินกำหนด \d+ วัน$", line)]
+    assert len(rows) == listed
+    more = f"- …และอีก {7 - listed} รายการ ดูทั้งหมดได้ในชีต"
+    assert (more in section) is (listed < 7)
+    assert page.count("DMC-2569-2</td>") == listed
+    assert ("…และอีก 4 รายการ ดูทั้งหมดได้ในชีต</p>" in page) is (listed == 3)

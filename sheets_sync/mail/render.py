@@ -233,6 +233,8 @@ class Renderer:
                     item["late_for_officer"] = bool(cr.cycle.certify_by and ev.today > cr.cycle.certify_by)
                     to_certify.append(item)
         overdue.sort(key=lambda i: (-(i["entry"].status.days_late or 0), i["entry"].school_code))
+        # What the officer is already late on comes first (the digest may list only the first rows).
+        to_certify.sort(key=lambda i: not i["late_for_officer"])
         queue = sorted(
             (r for r in ev.requests if r.status.officer_owes),
             key=lambda r: (r.request.requested_on or ev.today, r.request.request_id),
