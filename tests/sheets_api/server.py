@@ -30,6 +30,7 @@ from . import model
 from .a1 import cell_name, parse_a1
 from .batch import apply_batch
 from .cells import Formula, render
+from .jsontext import dumps
 from .masks import MaskError, check_mask, parse_mask, select
 from .model import ApiError, Sheet, Spreadsheet, Store
 from .schema import SchemaError, Validator, Violation, discovery
@@ -165,13 +166,7 @@ def fault_error(status: int, kind: str, message: str | None = None) -> tuple[str
             504: "The service is currently unavailable.",
         }.get(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error")
     err = ApiError(status, message or default, details=details)
-    return "application/json; charset=UTF-8", _dump(err.body(), pretty=True)
-
-
-def _dump(payload: Any, pretty: bool) -> bytes:
-    if pretty:
-        return (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode()
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return "application/json; charset=UTF-8", dumps(err.body(), pretty=True)
 
 
 def _flag(values: dict[str, list[str]], name: str) -> bool:
@@ -809,7 +804,7 @@ class SheetsApiServer:
             status = fail.status
         else:
             status, data = self._process(call, method_id, query, body_raw, extra)
-            content_type, payload = "application/json; charset=UTF-8", _dump(data, pretty)
+            content_type, payload = "application/json; charset=UTF-8", dumps(data, pretty)
         call.status = status
         sent = handler.answer(status, payload, content_type)
         call.response_bytes = sent
