@@ -343,20 +343,72 @@ def grid_bounds(sheet: Sheet, gr: dict[str, Any]) -> tuple[int, int, int, int]:
 # ---------------------------------------------------------------------------------------------
 # reading
 # ---------------------------------------------------------------------------------------------
+def _plain_types(value_render: str, date_render: str) -> frozenset[type]:
+    """Stored types that every cell renders unchanged under these options (see cells.render)."""
+    if value_render == "FORMATTED_VALUE":
+        return frozenset({str})
+    if date_render == "FORMATTED_STRING":
+        return frozenset({str, bool})
+    return frozenset({str, bool, int})
+
+
 def read_block(
     sheet: Sheet, r1: int, c1: int, r2: int, c2: int, value_render: str, date_render: str, major: str
 ) -> list[list[Any]]:
     """Values of a block, trimmed like Google: no trailing empty cells, rows, or columns."""
+    if major == "COLUMNS":
+        return _read_columns(sheet, r1, c1, r2, c2, value_render, date_render)
+    cells = sheet.cells
+    plain = _plain_types(value_render, date_render)
+    items: Iterable[tuple[Coord, Any]]
+    if (r2 - r1) * (c2 - c1) < len(cells):  # a block smaller than the sheet's contents: look it up
+        items = [(k, cells[k]) for r in range(r1, r2) for c in range(c1, c2) if (k := (r, c)) in cells]
+    else:
+        items = cells.items()
+    # A row is built as its cells come: appended when they come in column order (they do, for rows
+    # written left to right), else padded with "" up to the cell or put over the "" left for it.
+    by_row: dict[int, list[Any]] = {}
+    current = -1
+    row: list[Any] = []
+    for (r, c), v in items:
+        if not (r1 <= r < r2 and c1 <= c < c2):
+            continue
+        kind = type(v)
+        if kind is str:
+            if not v:
+                continue
+        elif kind not in plain:
+            if cellmod.is_empty(v):
+                continue
+            v = cellmod.render(v, sheet.number_format((r, c)), value_render, date_render)
+        if r != current:
+            current, row = r, by_row.setdefault(r, [])
+        i = c - c1
+        n = len(row)
+        if i == n:
+            row.append(v)
+        elif i > n:
+            row += [""] * (i - n)
+            row.append(v)
+        else:
+            row[i] = v
+    if not by_row:
+        return []
+    return [by_row.get(r) or [] for r in range(r1, max(by_row) + 1)]
+
+
+def _read_columns(
+    sheet: Sheet, r1: int, c1: int, r2: int, c2: int, value_render: str, date_render: str
+) -> list[list[Any]]:
+    """read_block for majorDimension COLUMNS: a list per column."""
     found: dict[Coord, Any] = {}
     for (r, c), v in sheet.cells.items():
         if r1 <= r < r2 and c1 <= c < c2 and not cellmod.is_empty(v):
-            found[(r - r1, c - c1)] = cellmod.render(
+            found[(c - c1, r - r1)] = cellmod.render(
                 v, sheet.number_format((r, c)), value_render, date_render
             )
     if not found:
         return []
-    if major == "COLUMNS":
-        found = {(c, r): v for (r, c), v in found.items()}
     height = max(r for r, _ in found) + 1
     rows: list[list[Any]] = [[] for _ in range(height)]
     widths = [0] * height
