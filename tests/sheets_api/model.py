@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import operator
 import random
 import string
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain, compress, product, repeat
 from typing import Any
 
 from . import cells as cellmod
@@ -439,45 +442,121 @@ def value_range(
 # ---------------------------------------------------------------------------------------------
 # writing
 # ---------------------------------------------------------------------------------------------
-def _check_cells(values: list[Any], where: str) -> None:
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+@dataclass
+class Rows:
+    """Values to write, as rows, measured once: a national write is a million cells, so what can
+    be decided for all of them at once (types, widths) is, in C loops, not cell by cell."""
+
+    rows: list[list[Any]]
+    values: list[Any]  # every value, row after row
+    types: set[type]
+    widths: set[int]
+
+    @property
+    def height(self) -> int:
+        return len(self.rows)
+
+    @property
+    def width(self) -> int:
+        return max(self.widths, default=0)
+
+    def counts(self) -> tuple[int, int, int]:
+        """(rows, columns, cells) holding a value: nulls leave a cell as it is."""
+        if type(None) not in self.types:
+            filled = self.height if 0 not in self.widths else sum(map(bool, self.rows))
+            return filled, self.width, len(self.values)
+        coords = [(r, c) for r, row in enumerate(self.rows) for c, v in enumerate(row) if v is not None]
+        return len({r for r, _ in coords}), len({c for _, c in coords}), len(coords)
+
+
+def _check_cells(values: list[Any], where: str) -> tuple[list[Any], set[type]] | None:
+    """Refuse a cell that is a list or an object, like Google. Returns the values flattened and
+    their types when every row is a list (else None)."""
+    if set(map(type, values)) <= {list}:
+        flat = list(chain.from_iterable(values))
+        types = set(map(type, flat))
+        if not any(issubclass(kind, (list, dict)) for kind in types):
+            return flat, types
     for i, row in enumerate(values):
         if not isinstance(row, list):
             continue
         for j, v in enumerate(row):
             if isinstance(v, (list, dict)):
                 raise bad(f"Invalid {where}values[{i}][{j}]: {cellmod.proto_text(v)}")
+    return None
 
 
-def _as_rows(values: list[list[Any]], major: str) -> list[list[Any]]:
-    if major != "COLUMNS":
-        return [list(r) for r in values]
-    height = max((len(col) for col in values), default=0)
-    return [[col[r] if r < len(col) else None for col in values] for r in range(height)]
+def _as_rows(values: list[Any], major: str, checked: tuple[list[Any], set[type]] | None) -> Rows:
+    if major == "COLUMNS":
+        height = max((len(col) for col in values), default=0)
+        rows = [[col[r] if r < len(col) else None for col in values] for r in range(height)]
+    elif checked is not None:
+        rows = list(values)  # the rows are only read from here on
+    else:
+        rows = [list(r) for r in values]
+    if checked is None or major == "COLUMNS":
+        flat = list(chain.from_iterable(rows))
+        checked = flat, set(map(type, flat))
+    return Rows(rows, *checked, set(map(len, rows)))
 
 
-def _counts(rows: list[list[Any]]) -> tuple[int, int, int]:
-    coords = [(r, c) for r, row in enumerate(rows) for c, v in enumerate(row) if v is not None]
-    return len({r for r, _ in coords}), len({c for _, c in coords}), len(coords)
-
-
-def store_values(sheet: Sheet, r0: int, c0: int, rows: list[list[Any]], input_option: str) -> None:
-    for i, row in enumerate(rows):
-        for j, v in enumerate(row):
+def store_values(sheet: Sheet, r0: int, c0: int, block: Rows, input_option: str) -> None:
+    """Write rows from (r0, c0): null leaves a cell as it is, ``""`` empties it."""
+    if input_option != "USER_ENTERED":
+        _store_raw(sheet.cells, r0, c0, block)
+        return
+    for r, row in enumerate(block.rows, r0):
+        for c, v in enumerate(row, c0):
             if v is None:
                 continue  # null: leave the cell as it is
-            coord = (r0 + i, c0 + j)
-            if input_option == "USER_ENTERED":
-                v, number_format = cellmod.parse_user_entered(v)
-                if number_format:
-                    sheet.formats[coord] = sheet.formats.get(coord, {}) | {"numberFormat": number_format}
+            coord = (r, c)
+            v, number_format = cellmod.parse_user_entered(v)
+            if number_format:
+                sheet.formats[coord] = sheet.formats.get(coord, {}) | {"numberFormat": number_format}
             sheet.set_value(coord, v)
 
 
+def _store_raw(cells: dict[Coord, Any], r0: int, c0: int, block: Rows) -> None:
+    """RAW values stored as they came: what Sheet.set_value does to each cell, in bulk."""
+    rows, values = block.rows, block.values
+    if not block.types <= _JSON_SCALARS:  # what JSON cannot give: a step per cell
+        for r, row in enumerate(rows, r0):
+            for c, v in enumerate(row, c0):
+                if v is None:
+                    continue
+                if cellmod.is_empty(v):
+                    cells.pop((r, c), None)
+                else:
+                    cells[(r, c)] = v
+        return
+    coords: list[Coord]
+    if len(block.widths) == 1:
+        coords = list(product(range(r0, r0 + len(rows)), range(c0, c0 + block.width)))
+    else:
+        coords = [(r, c) for r, row in enumerate(rows, r0) for c in range(c0, c0 + len(row))]
+    # for these types, "is not None and != ''" is "not empty" and "== ''" is "empty" (cells.is_empty)
+    if type(None) in block.types:
+        kept = map(
+            operator.and_, map(operator.is_not, values, repeat(None)), map(operator.ne, values, repeat(""))
+        )
+        cells.update(compress(zip(coords, values, strict=True), kept))
+    elif "" in values:
+        cells.update(compress(zip(coords, values, strict=True), map(operator.ne, values, repeat(""))))
+    else:
+        cells.update(zip(coords, values, strict=True))
+        return
+    emptied = compress(coords, map(operator.eq, values, repeat("")))
+    deque(map(cells.pop, emptied, repeat(None)), maxlen=0)
+
+
 def update_response(
-    ss: Spreadsheet, sheet: Sheet, r0: int, c0: int, rows: list[list[Any]], options: dict[str, Any]
+    ss: Spreadsheet, sheet: Sheet, r0: int, c0: int, block: Rows, options: dict[str, Any]
 ) -> dict[str, Any]:
-    height, width = len(rows), max((len(r) for r in rows), default=0)
-    n_rows, n_cols, n_cells = _counts(rows)
+    height, width = block.height, block.width
+    n_rows, n_cols, n_cells = block.counts()
     updated = (
         format_range(sheet.title, r0, c0, r0 + height, c0 + width)
         if height and width
@@ -498,21 +577,24 @@ def update_response(
     return out
 
 
-def write_values(
-    ss: Spreadsheet,
-    text: str,
-    values: list[list[Any]],
-    major: str,
-    input_option: str,
-    options: dict[str, Any],
-    where: str = "",
-) -> dict[str, Any]:
-    """values.update / one entry of values.batchUpdate."""
-    _check_cells(values, where)
+@dataclass
+class Write:
+    """A values write that passed every check: ``block`` goes to ``sheet`` from (r0, c0)."""
+
+    sheet: Sheet
+    r0: int
+    c0: int
+    block: Rows
+
+
+def check_write(ss: Spreadsheet, text: str, values: list[list[Any]], major: str, where: str = "") -> Write:
+    """values.update / one entry of values.batchUpdate, checked without changing anything: every
+    error Google gives for a write is found here, so a batch checks all its entries, then writes."""
+    checked = _check_cells(values, where)
     target = resolve(ss, text)
     sheet = target.sheet
-    rows = _as_rows(values, major)
-    height, width = len(rows), max((len(r) for r in rows), default=0)
+    block = _as_rows(values, major, checked)
+    height, width = block.height, block.width
     r0, c0 = target.r1, target.c1
     if target.spec.has_cells and target.r2 == r0 + 1 and target.c2 == c0 + 1:
         target.r2 = target.c2 = None  # a single cell is where the writing starts, not a bound
@@ -527,8 +609,13 @@ def write_values(
         )
     if r0 + max(height, 1) > sheet.rows or c0 + max(width, 1) > sheet.cols:
         raise bad(grid_limits(sheet, r0, c0, r0 + max(height, 1), c0 + max(width, 1)))
-    store_values(sheet, r0, c0, rows, input_option)
-    return update_response(ss, sheet, r0, c0, rows, options)
+    return Write(sheet, r0, c0, block)
+
+
+def write_values(ss: Spreadsheet, write: Write, input_option: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Carry out a checked write; the answer of values.update / one entry of values.batchUpdate."""
+    store_values(write.sheet, write.r0, write.c0, write.block, input_option)
+    return update_response(ss, write.sheet, write.r0, write.c0, write.block, options)
 
 
 def append_values(
@@ -540,12 +627,13 @@ def append_values(
     insert_option: str,
     options: dict[str, Any],
 ) -> dict[str, Any]:
-    """values.append: find the table in the range, write after its last row, grow the grid."""
-    _check_cells(values, "")
+    """values.append: find the table in the range, write after its last row, grow the grid.
+    Every check comes before the first change, so a refused append changes nothing."""
+    checked = _check_cells(values, "")
     target = resolve(ss, text)
     sheet = target.sheet
-    rows = _as_rows(values, major)
-    height, width = len(rows), max((len(r) for r in rows), default=0)
+    block = _as_rows(values, major, checked)
+    height, width = block.height, block.width
     single = target.spec.has_cells and target.r2 == target.r1 + 1 and target.c2 == target.c1 + 1
     col_end = sheet.cols if (target.c2 is None or single) else min(target.c2, sheet.cols)
     if target.r1 >= sheet.rows or target.c1 >= sheet.cols:
@@ -575,17 +663,27 @@ def append_values(
         sheet.grid["rowCount"] = r0 + height
     if c0 + width > sheet.cols:
         sheet.grid["columnCount"] = c0 + width
-    store_values(sheet, r0, c0, rows, input_option)
-    out["updates"] = update_response(ss, sheet, r0, c0, rows, options)
+    store_values(sheet, r0, c0, block, input_option)
+    out["updates"] = update_response(ss, sheet, r0, c0, block, options)
     return out
 
 
-def clear_values(ss: Spreadsheet, text: str) -> str:
+def check_clear(ss: Spreadsheet, text: str) -> tuple[Sheet, int, int, int, int]:
+    """The block values.clear / one range of values.batchClear empties, checked (grid limits)."""
     target = resolve(ss, text)
     r1, c1, r2, c2 = target.clamped()
-    sheet = target.sheet
-    for coord in [k for k in sheet.cells if r1 <= k[0] < r2 and c1 <= k[1] < c2]:
-        del sheet.cells[coord]
+    return target.sheet, r1, c1, r2, c2
+
+
+def clear_values(sheet: Sheet, r1: int, c1: int, r2: int, c2: int) -> str:
+    """Empty a checked block; the cleared range as Google echoes it."""
+    cells = sheet.cells
+    if (r2 - r1) * (c2 - c1) < len(cells):
+        inside = [k for r in range(r1, r2) for c in range(c1, c2) if (k := (r, c)) in cells]
+    else:
+        inside = [k for k in cells if r1 <= k[0] < r2 and c1 <= k[1] < c2]
+    for coord in inside:
+        del cells[coord]
     return format_range(sheet.title, r1, c1, r2, c2)
 
 

@@ -65,6 +65,10 @@ _INT_LIMITS = {
 }
 
 
+_ANY_ITEMS = {"type": "any"}
+_ROWS_OF_ANY = {"type": "array", "items": _ANY_ITEMS}
+
+
 @dataclass(frozen=True)
 class Violation:
     field: str | None
@@ -212,6 +216,9 @@ class Validator:
             if not isinstance(value, list):
                 out.append(_invalid(path, self._type_name(prop, owner, field), value))
                 return value
+            if items == _ANY_ITEMS or (items == _ROWS_OF_ANY and set(map(type, value)) <= {list}):
+                # a ValueRange's values: the loop below would return every row and cell as it came
+                return list(value)
             return [
                 None if v is None else self._field(v, items, owner, field, f"{path}[{i}]", out)
                 for i, v in enumerate(value)

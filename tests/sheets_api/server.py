@@ -766,11 +766,12 @@ class SheetsApiServer:
                 request_bytes=request_bytes,
                 started=time.time(),
             )
+            unparsable = False
             if body_raw:
                 try:
                     call.body = json.loads(body_raw)
                 except ValueError:
-                    call.body = None
+                    call.body, unparsable = None, True
             self.calls.append(call)
             self.bytes_received += request_bytes
             hooks = list(self._before)
@@ -803,7 +804,7 @@ class SheetsApiServer:
             content_type, payload = fault_error(fail.status, kind, fail.message)
             status = fail.status
         else:
-            status, data = self._process(call, method_id, query, body_raw, extra)
+            status, data = self._process(call, method_id, query, body_raw, unparsable, extra)
             content_type, payload = "application/json; charset=UTF-8", dumps(data, pretty)
         call.status = status
         sent = handler.answer(status, payload, content_type)
@@ -825,6 +826,7 @@ class SheetsApiServer:
         method_id: str | None,
         query: dict[str, list[str]],
         body_raw: bytes,
+        unparsable: bool,
         extra: dict[str, str],
     ) -> tuple[int, Any]:
         try:
@@ -837,12 +839,14 @@ class SheetsApiServer:
                 mask = self._check_fields(params["fields"][-1], method.get("response", {}).get("$ref"))
             body: dict[str, Any] = {}
             if "request" in method:
-                try:
-                    parsed = json.loads(body_raw) if body_raw.strip() else {}
-                except ValueError:
-                    raise SchemaError(
-                        [Violation(None, "Invalid JSON payload received. Unexpected token.")]
-                    ) from None
+                # call.body is the parsed body (parsed once: a values.batchUpdate can be tens of MB);
+                # checking builds a new message from it and changes nothing in it
+                if not body_raw or body_raw.isspace():
+                    parsed = {}
+                elif unparsable:
+                    raise SchemaError([Violation(None, "Invalid JSON payload received. Unexpected token.")])
+                else:
+                    parsed = call.body
                 root = "data" if method_id in {"values.update", "values.append"} else ""
                 body = self.validator.check_body(parsed, method["request"]["$ref"], root)
             with self._lock:
@@ -916,15 +920,12 @@ class SheetsApiServer:
         if method_id == "values.batchUpdate":
             return self._values_batch_update(ss, params, body)
         if method_id == "values.clear":
-            work = ss.clone()
-            cleared = model.clear_values(work, extra["range"])
-            self.store.spreadsheets[ss.id] = work
+            cleared = model.clear_values(*model.check_clear(ss, extra["range"]))
             return {"spreadsheetId": ss.id, "clearedRange": cleared}
         if method_id == "values.batchClear":
             ranges = body.get("ranges") or params.get("ranges") or []
-            work = ss.clone()
-            cleared_ranges = [model.clear_values(work, r) for r in ranges]
-            self.store.spreadsheets[ss.id] = work
+            blocks = [model.check_clear(ss, r) for r in ranges]  # every range checked before any is cleared
+            cleared_ranges = [model.clear_values(*b) for b in blocks]
             out = {"spreadsheetId": ss.id}
             if cleared_ranges:
                 out["clearedRanges"] = cleared_ranges
@@ -973,15 +974,11 @@ class SheetsApiServer:
             "responseValueRenderOption": _one(params, "responseValueRenderOption"),
             "responseDateTimeRenderOption": _one(params, "responseDateTimeRenderOption"),
         }
-        work = ss.clone()
         values = body.get("values") or []
         if method_id == "values.update":
-            result = model.write_values(work, rng, values, major, option, options)
-        else:
-            insert = _one(params, "insertDataOption", "OVERWRITE") or "OVERWRITE"
-            result = model.append_values(work, rng, values, major, option, insert, options)
-        self.store.spreadsheets[ss.id] = work
-        return result
+            return model.write_values(ss, model.check_write(ss, rng, values, major), option, options)
+        insert = _one(params, "insertDataOption", "OVERWRITE") or "OVERWRITE"
+        return model.append_values(ss, rng, values, major, option, insert, options)
 
     def _values_batch_update(
         self, ss: Spreadsheet, params: dict[str, list[str]], body: dict[str, Any]
@@ -994,19 +991,16 @@ class SheetsApiServer:
         option = body.get("valueInputOption") or "INPUT_VALUE_OPTION_UNSPECIFIED"
         if option == "INPUT_VALUE_OPTION_UNSPECIFIED":
             raise ApiError(400, "Invalid valueInputOption: INPUT_VALUE_OPTION_UNSPECIFIED")
-        work = ss.clone()
-        responses = []
+        writes = []  # every entry is checked before the first is written: a refused batch changes nothing
         for i, data in enumerate(body.get("data") or []):
             if not data.get("range"):
                 raise ApiError(400, f"Invalid data[{i}]: range must be set")
             major = data.get("majorDimension") or "ROWS"
             major = "ROWS" if major == "DIMENSION_UNSPECIFIED" else major
-            responses.append(
-                model.write_values(
-                    work, data["range"], data.get("values") or [], major, option, body, f"data[{i}]."
-                )
+            writes.append(
+                model.check_write(ss, data["range"], data.get("values") or [], major, f"data[{i}].")
             )
-        self.store.spreadsheets[ss.id] = work
+        responses = [model.write_values(ss, write, option, body) for write in writes]
         out: dict[str, Any] = {"spreadsheetId": ss.id}
         totals = {
             "totalUpdatedRows": sum(r.get("updatedRows", 0) for r in responses),
