@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import operator
 import re
+from collections import deque
 from collections.abc import Callable
+from itertools import compress, product, repeat
 from typing import Any
 
 from . import cells as cellmod
@@ -553,9 +556,42 @@ def repeat_cell(ctx: BatchContext, body: dict[str, Any]) -> None:
     mask = _cell_mask(body)
     r1, c1, r2, c2 = grid_bounds(sheet, gr)
     data = body.get("cell") or {}
-    for r in range(r1, r2):
-        for c in range(c1, c2):
-            _apply_cell(sheet, (r, c), data, mask)
+    coords = list(product(range(r1, r2), range(c1, c2)))
+    # _apply_cell on every cell, a field at a time: the fields live in separate maps and a cell's new
+    # field depends only on its own old one, so the order does not matter, and each field can be
+    # filled in bulk. What is built once is shared by the cells (formats and rules are never changed
+    # in place).
+    keys = list(dict.fromkeys(_CELL_FIELDS + list(data))) if "*" in mask else list(mask)
+    for key in keys:
+        sub = None if "*" in mask else mask[key]
+        if key == "userEnteredValue":
+            value = _value_from_extended(data.get(key))
+            _fill(sheet.cells, coords, None if cellmod.is_empty(value) else value)
+        elif key == "userEnteredFormat":
+            olds = list(map(sheet.formats.get, coords))
+            made: dict[int, dict[str, Any]] = {}
+            for old in dict(zip(map(id, olds), olds, strict=True)).values():
+                current = copy.deepcopy(old if old is not None else {})
+                if sub is None:
+                    current = copy.deepcopy(data.get(key) or {})
+                else:
+                    apply_update(current, data.get(key) or {}, sub)
+                made[id(old)] = current
+            news = list(map(made.__getitem__, map(id, olds)))
+            sheet.formats.update(compress(zip(coords, news, strict=True), news))
+            deque(map(sheet.formats.pop, compress(coords, map(operator.not_, news)), repeat(None)), maxlen=0)
+        elif key == "dataValidation":
+            _fill(sheet.validations, coords, copy.deepcopy(data[key]) if data.get(key) else None)
+        elif key == "note":
+            _fill(sheet.notes, coords, data[key] if data.get(key) else None)
+
+
+def _fill(cells: dict[tuple[int, int], Any], coords: list[tuple[int, int]], value: Any) -> None:
+    """Set every coordinate of a map to one value; None removes them."""
+    if value is None:
+        deque(map(cells.pop, coords, repeat(None)), maxlen=0)
+    else:
+        cells.update(zip(coords, repeat(value)))
 
 
 @handles("setDataValidation")
@@ -566,12 +602,10 @@ def set_data_validation(ctx: BatchContext, body: dict[str, Any]) -> None:
     rule = body.get("rule")
     if rule is not None and not (rule.get("condition") or {}).get("type"):
         raise RequestFailed("A condition type must be specified for the data validation rule.")
-    for r in range(r1, r2):
-        for c in range(c1, c2):
-            if rule:
-                sheet.validations[(r, c)] = copy.deepcopy(rule)
-            else:
-                sheet.validations.pop((r, c), None)
+    # one rule object for the whole range: rules are never changed in place
+    _fill(
+        sheet.validations, list(product(range(r1, r2), range(c1, c2))), copy.deepcopy(rule) if rule else None
+    )
 
 
 @handles("findReplace")

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import chain, compress, product, repeat
+from operator import itemgetter
 from typing import Any
 
 from . import cells as cellmod
@@ -139,7 +140,7 @@ class Sheet:
 
     def clone(self) -> Sheet:
         """A copy for a transaction. Cell values are immutable and format/validation dicts are
-        replaced, never changed in place, so the cell maps are copied shallowly."""
+        replaced, never changed in place (cells may share one), so the cell maps are copied shallowly."""
         return Sheet(
             props=copy.deepcopy(self.props),
             cells=dict(self.cells),
@@ -809,8 +810,9 @@ def truncate(sheet: Sheet) -> None:
     """Drop everything outside the grid after rowCount/columnCount shrank."""
     rows, cols = sheet.rows, sheet.cols
     for d in (sheet.cells, sheet.formats, sheet.validations, sheet.notes):
-        for coord in [k for k in d if k[0] >= rows or k[1] >= cols]:
-            del d[coord]
+        if d and (max(map(itemgetter(0), d)) >= rows or max(map(itemgetter(1), d)) >= cols):
+            for coord in [k for k in d if k[0] >= rows or k[1] >= cols]:
+                del d[coord]
 
 
 # ---------------------------------------------------------------------------------------------
