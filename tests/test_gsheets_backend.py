@@ -268,6 +268,38 @@ def test_a_second_sync_the_same_day_changes_no_structure(server: SheetsApiServer
     assert_every_row_is_its_own(server, sid)
 
 
+def test_a_sync_sends_only_the_values_that_changed(server: SheetsApiServer, tmp_path: Path) -> None:
+    sid, config = make_office(server, tmp_path, 6, dmc=[mixed_row(n) for n in range(1, 7)])
+    sync(config, gsheets_backend(config), DAY)
+    head = server.values(sid, DMC)[0]
+    status_col = head.index("สถานะ")
+    name_col = head.index("ชื่อโรงเรียน")
+    # A person overwrote two cells the sync owns; and someone sorted the tab, codes descending.
+    rows = server.values(sid, DMC)
+    rows[3][status_col] = "ลองแก้"
+    rows[5][name_col] = "ชื่อผิด"
+    fixed = (rows[3][0], rows[5][0])
+    server.set_values(sid, DMC, [rows[0], *sorted(rows[1:], key=lambda r: str(r[0]), reverse=True)])
+    server.reset_calls()
+    sync(config, gsheets_backend(config), DAY)
+    [final] = server.calls_of("values.batchUpdate")
+    on_dmc = [d for d in final.body["data"] if d["range"].rpartition("!")[0].strip("'") == DMC]
+    written = sorted(v for d in on_dmc for v in d["values"][0] if v is not None)
+    # only the two cells the person changed go out again, onto their schools' rows wherever they are now
+    by = {str(r["รหัสโรงเรียน"]): r for r in dmc_rows(server, sid)}
+    assert written == sorted([by[str(fixed[0])]["สถานะ"], by[str(fixed[1])]["ชื่อโรงเรียน"]])
+    assert "ลองแก้" not in str(server.values(sid, DMC)) and "ชื่อผิด" not in str(server.values(sid, DMC))
+    assert_every_row_is_its_own(server, sid)
+    # the next day only what a day changes is written: days late of the overdue schools, and the like
+    server.reset_calls()
+    sync(config, gsheets_backend(config), DAY + dt.timedelta(days=1))
+    [final] = server.calls_of("values.batchUpdate")
+    sent = sum(len(d["values"][0]) for d in final.body["data"] if DMC in d["range"])
+    assert 0 < sent < 6 * 4
+    assert_every_row_is_its_own(server, sid)  # first seen stays the first day
+    assert {r["เกินกำหนด (วัน)"] for r in dmc_rows(server, sid) if r["สถานะ"] == OVERDUE} == {2}
+
+
 def only_takes_the_lock(call: Any) -> bool:
     """A batchUpdate that writes the lock cell and changes nothing else."""
     return [list(r) for r in call.body["requests"]] == [["updateCells"]]

@@ -8,6 +8,7 @@ one values:batchGet of header rows and key columns and one values:batchUpdate (w
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -31,7 +32,7 @@ from sheets_sync.cells import Cell
 from sheets_sync.config import Config
 from sheets_sync.errors import BackendError, LockedError, SheetsSyncError
 from sheets_sync.evaluate import Snapshot
-from sheets_sync.plan import TabWrite, WritePlan, column_positions, place
+from sheets_sync.plan import TabWrite, WritePlan, column_positions, key_of, place
 from sheets_sync.schema import CYCLE_STATUSES, LOG, Kind, Owner, norm_header
 from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER_ROW
 
@@ -748,6 +749,7 @@ class GsheetsBackend:
         data: list[dict[str, Any]] = []
         warnings: list[str] = []
         for n, tw in enumerate(tabs):
+            tw = self._changed_only(tw)
             header_now = (value_ranges[2 * n].get("values") or [[]])[0]
             rows_now = value_ranges[2 * n + 1].get("values", [])
             key_at = key_cols[tw.tab] if tw.needs_whole_tab else 0
@@ -789,6 +791,41 @@ class GsheetsBackend:
                 log_at = self._log_end + 1
         return data, warnings, log_at
 
+    def _changed_only(self, tw: TabWrite) -> TabWrite:
+        """The plan's values that differ from what the tab held when it was read: a daily sync sends only
+        what changed (statuses, days late), not every school's name again. Rows are matched to the read
+        by key as `place` matches them; rows without a key and new rows are kept whole."""
+        rows = self.snapshot.get(tw.tab, [])
+        positions, _ = column_positions(self.headers.get(tw.tab, []), tw.spec)
+        key_at = positions.get(tw.key)
+        if key_at is None or len(rows) < 2:
+            return tw
+        row_of: dict[tuple[str, int], int] = {}
+        seen: dict[str, int] = {}
+        for offset, row in enumerate(rows[1:], start=1):
+            value = row[key_at] if key_at < len(row) else None
+            if cells.is_blank(value):
+                continue
+            key = key_of(value, tw.spec)
+            n = seen.get(key, 0)
+            seen[key] = n + 1
+            row_of[(key, n)] = offset
+        updates: dict[tuple[str, int], dict[str, Cell]] = {}
+        for row_key, values in tw.updates.items():
+            at = row_of.get(row_key) if row_key[0] else None
+            if at is None:
+                updates[row_key] = values
+                continue
+            row = rows[at]
+            changed = {}
+            for k, v in values.items():
+                pos = positions.get(k)
+                if pos is None or not _same_cell(row[pos] if pos < len(row) else None, rq.api_value(v)):
+                    changed[k] = v
+            if changed:
+                updates[row_key] = changed
+        return dataclasses.replace(tw, updates=updates)
+
     def _summary_values(self, grid_values: list[list[Cell]]) -> dict[str, Any]:
         old = self.snapshot.get(self.config.tabs.summary, [])
         width = max([len(r) for r in grid_values] + [len(r) for r in old] + [1])
@@ -817,6 +854,17 @@ def _trim(header: list[Cell]) -> list[Cell]:
     while out and cells.is_blank(out[-1]):
         out.pop()
     return out
+
+
+def _same_cell(old: Any, new: Any) -> bool:
+    """Whether writing `new` (an API value: "" clears) leaves the cell read as `old` as it is."""
+    if new == "":
+        return old is None or old == ""
+    if isinstance(new, bool) or isinstance(old, bool):
+        return type(old) is type(new) and old == new
+    if isinstance(new, int | float) and isinstance(old, int | float):
+        return bool(old == new)
+    return type(old) is type(new) and bool(old == new)
 
 
 def _code(value: Cell) -> str:
