@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sheets_sync import sync as sync_module
+from sheets_sync.backends import gsheets as gsheets_module
 from sheets_sync.backends.gsheets import LOCK_CELL
 from sheets_sync.cli import cli
 from sheets_sync.config import Config
@@ -298,6 +299,26 @@ def test_a_sync_sends_only_the_values_that_changed(server: SheetsApiServer, tmp_
     assert 0 < sent < 6 * 4
     assert_every_row_is_its_own(server, sid)  # first seen stays the first day
     assert {r["เกินกำหนด (วัน)"] for r in dmc_rows(server, sid) if r["สถานะ"] == OVERDUE} == {2}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "same"),
+    [
+        (None, "", True),
+        ("", "", True),
+        ("x", "", False),  # a value that became blank is cleared
+        (1, 1, True),
+        (1, 1.0, True),
+        (True, 1, False),  # a tick box is not the number 1
+        (1, True, False),
+        ("1", 1, False),  # text that looks like a number is rewritten as the number
+        (46184, 46184, True),  # a date, as its serial number
+        ("เกินกำหนด", "เกินกำหนด", True),
+        (None, 0, False),
+    ],
+)
+def test_a_value_is_left_out_only_when_the_cell_already_holds_it(old: Any, new: Any, same: bool) -> None:
+    assert gsheets_module._same_cell(old, new) is same
 
 
 def only_takes_the_lock(call: Any) -> bool:

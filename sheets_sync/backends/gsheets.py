@@ -811,6 +811,8 @@ class GsheetsBackend:
             seen[key] = n + 1
             row_of[(key, n)] = offset
         updates: dict[tuple[str, int], dict[str, Cell]] = {}
+        plain = (str, int, bool)
+        serials: dict[dt.date, Any] = {}
         for row_key, values in tw.updates.items():
             at = row_of.get(row_key) if row_key[0] else None
             if at is None:
@@ -820,8 +822,26 @@ class GsheetsBackend:
             changed = {}
             for k, v in values.items():
                 pos = positions.get(k)
-                if pos is None or not _same_cell(row[pos] if pos < len(row) else None, rq.api_value(v)):
+                if pos is None:
                     changed[k] = v
+                    continue
+                old = row[pos] if pos < len(row) else None
+                # The usual cases first: an empty cell left empty, the same text or number, a date.
+                if v is None:
+                    if old is None or old == "":
+                        continue
+                elif v.__class__ is old.__class__ and v.__class__ in plain:
+                    if v == old:
+                        continue
+                elif v.__class__ is dt.date:
+                    serial = serials.get(v)
+                    if serial is None:
+                        serial = serials[v] = rq.api_value(v)
+                    if _same_cell(old, serial):
+                        continue
+                elif _same_cell(old, rq.api_value(v)):
+                    continue
+                changed[k] = v
             if changed:
                 updates[row_key] = changed
         return dataclasses.replace(tw, updates=updates)
