@@ -355,6 +355,24 @@ def test_refused_batch_clear_and_append_change_nothing(server: SheetsApiServer, 
     assert server.store.to_json() == before
 
 
+def test_user_entered_values_are_parsed_before_anything_changes(server: SheetsApiServer, sid: str) -> None:
+    """A value that cannot be read as typed fails the whole write (all or nothing), whatever the answer."""
+    before = server.store.to_json()
+    data = [{"range": "Tab!A1", "values": [["12", "5%"]]}, {"range": "Tab!A2", "values": [["ok", "E+6"]]}]
+    try:
+        resp = requests.post(
+            _url(server, sid, "/values:batchUpdate"),
+            json={"valueInputOption": "USER_ENTERED", "data": data},
+            timeout=5,
+        )
+    except requests.ConnectionError:
+        resp = None
+    if resp is None or resp.status_code != 200:
+        assert server.store.to_json() == before
+    else:
+        assert server.values(sid, "Tab")[0] == [12, 0.05] and server.values(sid, "Tab")[1][0] == "ok"
+
+
 def test_the_parsed_body_is_left_as_it_came(server: SheetsApiServer, sid: str) -> None:
     body = {
         "valueInputOption": "RAW",

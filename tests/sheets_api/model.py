@@ -455,6 +455,16 @@ class Rows:
     values: list[Any]  # every value, row after row
     types: set[type]
     widths: set[int]
+    entered: list[list[tuple[Any, dict[str, Any] | None] | None]] | None = None
+
+    def enter(self) -> list[list[tuple[Any, dict[str, Any] | None] | None]]:
+        """The values as typing them would store them (USER_ENTERED): (value, numberFormat) per
+        cell, None for a null. Done while checking, since a value can fail to parse."""
+        if self.entered is None:
+            self.entered = [
+                [None if v is None else cellmod.parse_user_entered(v) for v in row] for row in self.rows
+            ]
+        return self.entered
 
     @property
     def height(self) -> int:
@@ -509,12 +519,12 @@ def store_values(sheet: Sheet, r0: int, c0: int, block: Rows, input_option: str)
     if input_option != "USER_ENTERED":
         _store_raw(sheet.cells, r0, c0, block)
         return
-    for r, row in enumerate(block.rows, r0):
-        for c, v in enumerate(row, c0):
-            if v is None:
+    for r, row in enumerate(block.enter(), r0):
+        for c, entered in enumerate(row, c0):
+            if entered is None:
                 continue  # null: leave the cell as it is
             coord = (r, c)
-            v, number_format = cellmod.parse_user_entered(v)
+            v, number_format = entered
             if number_format:
                 sheet.formats[coord] = sheet.formats.get(coord, {}) | {"numberFormat": number_format}
             sheet.set_value(coord, v)
@@ -588,7 +598,9 @@ class Write:
     block: Rows
 
 
-def check_write(ss: Spreadsheet, text: str, values: list[list[Any]], major: str, where: str = "") -> Write:
+def check_write(
+    ss: Spreadsheet, text: str, values: list[list[Any]], major: str, input_option: str, where: str = ""
+) -> Write:
     """values.update / one entry of values.batchUpdate, checked without changing anything: every
     error Google gives for a write is found here, so a batch checks all its entries, then writes."""
     checked = _check_cells(values, where)
@@ -610,6 +622,8 @@ def check_write(ss: Spreadsheet, text: str, values: list[list[Any]], major: str,
         )
     if r0 + max(height, 1) > sheet.rows or c0 + max(width, 1) > sheet.cols:
         raise bad(grid_limits(sheet, r0, c0, r0 + max(height, 1), c0 + max(width, 1)))
+    if input_option == "USER_ENTERED":
+        block.enter()
     return Write(sheet, r0, c0, block)
 
 
@@ -639,6 +653,8 @@ def append_values(
     col_end = sheet.cols if (target.c2 is None or single) else min(target.c2, sheet.cols)
     if target.r1 >= sheet.rows or target.c1 >= sheet.cols:
         raise bad(grid_limits(sheet, target.r1, target.c1, target.r2, target.c2))
+    if input_option == "USER_ENTERED":
+        block.enter()
     by_row: dict[int, list[int]] = {}
     for (r, c), v in sheet.cells.items():
         if r >= target.r1 and target.c1 <= c < col_end and not cellmod.is_empty(v):

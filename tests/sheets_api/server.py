@@ -1008,7 +1008,7 @@ class SheetsApiServer:
         }
         values = body.get("values") or []
         if method_id == "values.update":
-            return model.write_values(ss, model.check_write(ss, rng, values, major), option, options)
+            return model.write_values(ss, model.check_write(ss, rng, values, major, option), option, options)
         insert = _one(params, "insertDataOption", "OVERWRITE") or "OVERWRITE"
         return model.append_values(ss, rng, values, major, option, insert, options)
 
@@ -1030,7 +1030,7 @@ class SheetsApiServer:
             major = data.get("majorDimension") or "ROWS"
             major = "ROWS" if major == "DIMENSION_UNSPECIFIED" else major
             writes.append(
-                model.check_write(ss, data["range"], data.get("values") or [], major, f"data[{i}].")
+                model.check_write(ss, data["range"], data.get("values") or [], major, option, f"data[{i}].")
             )
         responses = [model.write_values(ss, write, option, body) for write in writes]
         out: dict[str, Any] = {"spreadsheetId": ss.id}
