@@ -15,7 +15,11 @@ Cell = str | int | float | bool | dt.date | dt.datetime | None
 
 # Google Sheets and Excel count days from 30 Dec 1899.
 SERIAL_EPOCH = dt.date(1899, 12, 30)
-_SERIAL_MIN, _SERIAL_MAX = 1, 2958465  # 1900-01-01 .. 9999-12-31
+SERIAL_MIN, SERIAL_MAX = 1, 2958465  # 1900-01-01 .. 9999-12-31
+# Serial numbers of the dates `date` accepts as plausible (years 1900–2400).
+PLAUSIBLE_SERIALS = range(
+    (dt.date(1900, 1, 1) - SERIAL_EPOCH).days, (dt.date(2401, 1, 1) - SERIAL_EPOCH).days
+)
 
 _TRUE = {"true", "t", "yes", "y", "1", "✓", "✔", "x", "ใช่", "แล้ว", "/"}
 _FALSE = {"false", "f", "no", "n", "0", "ไม่", "ยัง", "-"}
@@ -103,7 +107,7 @@ def code(value: Cell, digits: int = 10) -> str:
 
 def date(value: Cell) -> dt.date | None:
     """A date from a real date cell, a serial number, ISO text, d/m/yyyy (BE or CE) or Thai month names."""
-    if value.__class__ is int and _SERIAL_MIN <= value <= _SERIAL_MAX:
+    if value.__class__ is int and value in PLAUSIBLE_SERIALS:
         return _serial_date(value)  # the Sheets API's usual date cell
     if is_blank(value):
         return None
@@ -114,7 +118,7 @@ def date(value: Cell) -> dt.date | None:
     if isinstance(value, dt.date):
         return _plausible(value)
     if isinstance(value, int | float):
-        if (isinstance(value, float) and not math.isfinite(value)) or not _SERIAL_MIN <= value <= _SERIAL_MAX:
+        if (isinstance(value, float) and not math.isfinite(value)) or not SERIAL_MIN <= value <= SERIAL_MAX:
             raise CellError(f"วันที่ {text(value)!r} ไม่ถูกต้อง")
         return _serial_date(int(value))
     raw = normalize_digits(str(value)).strip()

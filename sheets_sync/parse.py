@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -124,26 +125,53 @@ def _occurrences() -> Callable[[str], int]:
     return nth
 
 
+_TICKS = ("submitted", "confirmed", "needs_help", "certified")
+_DATES = ("submitted_seen", "confirmed_seen", "last_reminded")
+_ABSENT = 1 << 30  # the position of a column the tab does not have: beyond every row's end
+
+
 def parse_cycle_entries(table: Table) -> list[CycleEntry]:
     """Each school's row in a cycle tab; rows without a readable code keep their problem and row number."""
     entries: list[CycleEntry] = []
     nth = _occurrences()
-    # The usual cells (a real tick box, a date serial, an empty cell) are taken as they are; everything
-    # else goes through the RowReader, which parses what people type and reports what it cannot read.
-    for row, values in table.records():
-        r = RowReader(table, row, values)
-        get = values.get
-        code = r.read("school_code", cells.code, "")
-        key = code or cells.normalize_digits(cells.text(get("school_code")))
+    at = {key: table.index.get(key, _ABSENT) for key in ("school_code", "school_note", *_TICKS, *_DATES)}
+    code_at, note_at = at["school_code"], at["school_note"]
+    tick_at = [at[k] for k in _TICKS]
+    date_at = [at[k] for k in _DATES]
+    # The usual cells (a code as typed, a real tick box, a date serial, an empty cell) are taken as they
+    # are; anything else goes through a RowReader, which parses what people type and reports what it
+    # cannot read. A tab has some hundred thousand rows at national size.
+    for row, cells_ in table.raw_records():
+        n = len(cells_)
+        reader: RowReader | None = None
+        raw = cells_[code_at] if code_at < n else None
+        if raw.__class__ is str and len(raw) == 10 and raw.isdigit() and raw.isascii():
+            code = key = raw
+        else:
+            reader = RowReader(table, row, table.values_of(cells_))
+            code = reader.read("school_code", cells.code, "")
+            key = code or cells.normalize_digits(cells.text(raw))
         ticks = []
-        for name in ("submitted", "confirmed", "needs_help", "certified"):
-            v = get(name)
-            ticks.append(v if v is True or v is False else v is not None and r.tick(name))
-        dates = []
-        for name in ("submitted_seen", "confirmed_seen", "last_reminded"):
-            v = get(name)
-            dates.append(None if v is None else r.read(name, cells.date, None))
-        note = get("school_note")
+        for name, pos in zip(_TICKS, tick_at, strict=True):
+            v = cells_[pos] if pos < n else None
+            if v is True or v is False:
+                ticks.append(v)
+            elif v is None:
+                ticks.append(False)
+            else:
+                reader = reader or RowReader(table, row, table.values_of(cells_))
+                ticks.append(reader.tick(name))
+        dates: list[dt.date | None] = []
+        for name, pos in zip(_DATES, date_at, strict=True):
+            v = cells_[pos] if pos < n else None
+            if v is None:
+                dates.append(None)
+            elif v.__class__ is int and v in cells.PLAUSIBLE_SERIALS:
+                dates.append(cells.date(v))
+            else:
+                reader = reader or RowReader(table, row, table.values_of(cells_))
+                dates.append(reader.read(name, cells.date, None))
+        note = cells_[note_at] if note_at < n else None
         entries.append(
             CycleEntry(
                 school_code=code,
@@ -158,7 +186,7 @@ def parse_cycle_entries(table: Table) -> list[CycleEntry]:
                 submitted_seen=dates[0],
                 confirmed_seen=dates[1],
                 last_reminded=dates[2],
-                cell_problems=tuple(r.problems),
+                cell_problems=tuple(reader.problems) if reader is not None else (),
             )
         )
     return entries

@@ -56,20 +56,28 @@ class Table:
     def has(self, key: str) -> bool:
         return key in self.index
 
+    def raw_records(self) -> Iterator[tuple[int, list[Cell]]]:
+        """(sheet row number, the row's cells as read) for each row that is not entirely blank."""
+        for offset, row in enumerate(self.rows[1:], start=2):
+            for v in row:
+                if v is not None and (not isinstance(v, str) or v.strip()):
+                    yield offset, row
+                    break
+
+    def values_of(self, row: list[Cell]) -> dict[str, Cell]:
+        """{key: raw cell} of one row; a column beyond the row's end reads as None."""
+        n = len(row)
+        return {key: (row[pos] if pos < n else None) for key, pos in self.index.items()}
+
     def records(self) -> Iterator[tuple[int, dict[str, Cell]]]:
         """(sheet row number, {key: raw cell}) for each row that is not entirely blank."""
         index = list(self.index.items())
         width = max((pos for _, pos in index), default=-1) + 1
-        for offset, row in enumerate(self.rows[1:], start=2):
-            for v in row:
-                if v is not None and (not isinstance(v, str) or v.strip()):
-                    break
-            else:
-                continue  # every cell blank (is_blank)
+        for offset, row in self.raw_records():
             if len(row) >= width:
                 yield offset, {key: row[pos] for key, pos in index}
             else:
-                yield offset, {key: (row[pos] if pos < len(row) else None) for key, pos in index}
+                yield offset, self.values_of(row)
 
     def label(self, key: str) -> str:
         """The header as the sheet spells it, for problem messages."""
