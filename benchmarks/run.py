@@ -1297,8 +1297,8 @@ def notes(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
         "wall/cpu/peak are the sync's own child process (a fresh interpreter; imports are done before the clock). "
         "peak MB is its ru_maxrss, interpreter and imports (~75 MB) included. The Sheets API and SMTP test servers "
         "run in the parent process: their memory is not counted, their time is (the client waits for them).",
-        "server s = time inside the Sheets API test server's handlers (pure Python; it copies the spreadsheet on "
-        "every write); client s = wall − server s, which is what remains when Google answers instead.",
+        "server s = time inside the Sheets API test server's handlers (pure Python, one thread); "
+        "client s = wall − server s, which is what remains when Google answers instead.",
         "calls are counted by the server. The log of the run's messages goes with the final values.batchUpdate; "
         f"a values.append is added every {every} s of sending{by_count} ([smtp] log_flush_seconds, "
         "log_batch_size). up/down MB = bytes the client sent/received, headers included.",
