@@ -9,7 +9,7 @@ import string
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import chain, compress, product, repeat
+from itertools import chain, compress, product, repeat, zip_longest
 from operator import itemgetter
 from typing import Any
 
@@ -479,8 +479,9 @@ class Rows:
         if type(None) not in self.types:
             filled = self.height if 0 not in self.widths else sum(map(bool, self.rows))
             return filled, self.width, len(self.values)
-        coords = [(r, c) for r, row in enumerate(self.rows) for c, v in enumerate(row) if v is not None]
-        return len({r for r, _ in coords}), len({c for _, c in coords}), len(coords)
+        rows = sum(map(operator.ne, map(list.count, self.rows, repeat(None)), map(len, self.rows)))
+        columns = sum(col.count(None) != len(col) for col in zip_longest(*self.rows))
+        return rows, columns, len(self.values) - self.values.count(None)
 
 
 def _check_cells(values: list[Any], where: str) -> tuple[list[Any], set[type]] | None:
@@ -501,7 +502,9 @@ def _check_cells(values: list[Any], where: str) -> tuple[list[Any], set[type]] |
 
 
 def _as_rows(values: list[Any], major: str, checked: tuple[list[Any], set[type]] | None) -> Rows:
-    if major == "COLUMNS":
+    if major == "COLUMNS" and checked is not None:
+        rows = list(map(list, zip_longest(*values)))  # a short column is padded with nulls
+    elif major == "COLUMNS":
         height = max((len(col) for col in values), default=0)
         rows = [[col[r] if r < len(col) else None for col in values] for r in range(height)]
     elif checked is not None:
@@ -747,6 +750,8 @@ def _adjust_ranges(obj: Any, sheet_id: int, dim: str, start_f: Callable, end_f: 
 
 
 def _shift_coords(d: dict[Coord, Any], axis: int, at: int, count: int, insert: bool) -> dict[Coord, Any]:
+    if not d or max(map(itemgetter(axis), d)) < at:
+        return d  # nothing at or after the shift (rows appended below a table)
     out: dict[Coord, Any] = {}
     for coord, v in d.items():
         x = coord[axis]
