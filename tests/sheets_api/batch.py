@@ -262,8 +262,10 @@ def update_sheet_properties(ctx: BatchContext, body: dict[str, Any]) -> None:
         if int(grid.get("frozenColumnCount") or 0) >= int(grid["columnCount"]):
             raise RequestFailed("You can't freeze all visible columns on the sheet.")
     index = new.get("index", sheet.props.get("index", 0))
+    rows, cols = sheet.rows, sheet.cols
     sheet.props = new
-    truncate(sheet)
+    if sheet.rows < rows or sheet.cols < cols:
+        truncate(sheet)  # cells are only ever inside the grid: only a smaller grid leaves some out
     if any(p in ("*", "index") for p in paths):
         ctx.ss.sheets.remove(sheet)
         ctx.ss.sheets.insert(min(max(int(index), 0), len(ctx.ss.sheets)), sheet)
@@ -577,6 +579,9 @@ def repeat_cell(ctx: BatchContext, body: dict[str, Any]) -> None:
                 else:
                     apply_update(current, data.get(key) or {}, sub)
                 made[id(old)] = current
+            if len(made) == 1:  # every cell had the same format (often: none)
+                _fill(sheet.formats, coords, next(iter(made.values())) or None)
+                continue
             news = list(map(made.__getitem__, map(id, olds)))
             sheet.formats.update(compress(zip(coords, news, strict=True), news))
             deque(map(sheet.formats.pop, compress(coords, map(operator.not_, news)), repeat(None)), maxlen=0)
