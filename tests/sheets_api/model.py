@@ -9,6 +9,7 @@ import string
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain, compress, product, repeat, zip_longest
 from operator import itemgetter
 from typing import Any
@@ -451,11 +452,15 @@ class Rows:
     """Values to write, as rows, measured once: a national write is a million cells, so what can
     be decided for all of them at once (types, widths) is, in C loops, not cell by cell."""
 
-    rows: list[list[Any]]
     values: list[Any]  # every value, row after row
     types: set[type]
     widths: set[int]
+    given: list[list[Any]] | None  # the rows; None for one column: a row per value
     entered: list[list[tuple[Any, dict[str, Any] | None] | None]] | None = None
+
+    @cached_property
+    def rows(self) -> list[list[Any]]:
+        return self.given if self.given is not None else [[v] for v in self.values]
 
     def enter(self) -> list[list[tuple[Any, dict[str, Any] | None] | None]]:
         """The values as typing them would store them (USER_ENTERED): (value, numberFormat) per
@@ -468,7 +473,7 @@ class Rows:
 
     @property
     def height(self) -> int:
-        return len(self.rows)
+        return len(self.given if self.given is not None else self.values)
 
     @property
     def width(self) -> int:
@@ -476,6 +481,9 @@ class Rows:
 
     def counts(self) -> tuple[int, int, int]:
         """(rows, columns, cells) holding a value: nulls leave a cell as it is."""
+        if self.given is None:
+            cells = len(self.values) - self.values.count(None)
+            return cells, min(cells, 1), cells
         if type(None) not in self.types:
             filled = self.height if 0 not in self.widths else sum(map(bool, self.rows))
             return filled, self.width, len(self.values)
@@ -502,6 +510,9 @@ def _check_cells(values: list[Any], where: str) -> tuple[list[Any], set[type]] |
 
 
 def _as_rows(values: list[Any], major: str, checked: tuple[list[Any], set[type]] | None) -> Rows:
+    if major == "COLUMNS" and checked is not None and len(values) == 1:
+        column, types = checked  # one column (what the sync writes): no list per row
+        return Rows(column, types, {1} if column else set(), None)
     if major == "COLUMNS" and checked is not None:
         rows = list(map(list, zip_longest(*values)))  # a short column is padded with nulls
     elif major == "COLUMNS":
@@ -514,7 +525,7 @@ def _as_rows(values: list[Any], major: str, checked: tuple[list[Any], set[type]]
     if checked is None or major == "COLUMNS":
         flat = list(chain.from_iterable(rows))
         checked = flat, set(map(type, flat))
-    return Rows(rows, *checked, set(map(len, rows)))
+    return Rows(*checked, set(map(len, rows)), rows)
 
 
 def store_values(sheet: Sheet, r0: int, c0: int, block: Rows, input_option: str) -> None:
@@ -535,9 +546,9 @@ def store_values(sheet: Sheet, r0: int, c0: int, block: Rows, input_option: str)
 
 def _store_raw(cells: dict[Coord, Any], r0: int, c0: int, block: Rows) -> None:
     """RAW values stored as they came: what Sheet.set_value does to each cell, in bulk."""
-    rows, values = block.rows, block.values
+    values = block.values
     if not block.types <= _JSON_SCALARS:  # what JSON cannot give: a step per cell
-        for r, row in enumerate(rows, r0):
+        for r, row in enumerate(block.rows, r0):
             for c, v in enumerate(row, c0):
                 if v is None:
                     continue
@@ -548,9 +559,9 @@ def _store_raw(cells: dict[Coord, Any], r0: int, c0: int, block: Rows) -> None:
         return
     coords: list[Coord]
     if len(block.widths) == 1:
-        coords = list(product(range(r0, r0 + len(rows)), range(c0, c0 + block.width)))
+        coords = list(product(range(r0, r0 + block.height), range(c0, c0 + block.width)))
     else:
-        coords = [(r, c) for r, row in enumerate(rows, r0) for c in range(c0, c0 + len(row))]
+        coords = [(r, c) for r, row in enumerate(block.rows, r0) for c in range(c0, c0 + len(row))]
     # for these types, "is not None and != ''" is "not empty" and "== ''" is "empty" (cells.is_empty)
     if type(None) in block.types:
         kept = map(
