@@ -772,13 +772,13 @@ class SheetsApiServer:
         return "unknown", None, sid, {}
 
     def _handle(self, handler: _Handler) -> None:
-        with collector_paused():
-            self._serve(handler)
-
-    def _serve(self, handler: _Handler) -> None:
         started = time.monotonic()
+        body_raw = handler.read_body()  # may wait on the client: not with the collector held
+        with collector_paused():
+            self._serve(handler, started, body_raw)
+
+    def _serve(self, handler: _Handler, started: float, body_raw: bytes) -> None:
         split = urlsplit(handler.path)
-        body_raw = handler.read_body()
         query = parse_qs(split.query, keep_blank_values=True)
         kind, method_id, sid, extra = self._route(handler.command, split.path)
         request_bytes = (
