@@ -666,6 +666,7 @@ def measure_gsheets(
                 ("valueRenderOption", "UNFORMATTED_VALUE"),
                 ("dateTimeRenderOption", "SERIAL_NUMBER"),
                 ("majorDimension", "ROWS"),
+                ("prettyPrint", "false"),
             ]
             resp = requests.get(
                 f"{server.url}/v4/spreadsheets/{sid}/values:batchGet", params=params, timeout=600
