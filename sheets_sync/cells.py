@@ -7,6 +7,7 @@ import functools
 import math
 import re
 from decimal import Decimal
+from typing import TypeGuard
 
 from sheets_sync.personal import THAI_DIGITS, masked
 from sheets_sync.thaidates import BE_OFFSET, MONTHS_LONG, MONTHS_SHORT
@@ -86,9 +87,14 @@ def tick(value: Cell) -> bool:
     raise CellError(f"ช่องทำเครื่องหมายมีค่า {_clip(str(value))!r} ต้องเป็น TRUE หรือ FALSE")
 
 
+def is_plain_code(value: Cell, digits: int = 10) -> TypeGuard[str]:
+    """A code typed as it should be, `digits` ASCII digits and nothing else: `code` returns it as it is."""
+    return type(value) is str and len(value) == digits and value.isdigit() and value.isascii()
+
+
 def code(value: Cell, digits: int = 10) -> str:
     """A numeric code (school code) as a string of exactly `digits` digits."""
-    if value.__class__ is str and len(value) == digits and value.isdigit() and value.isascii():
+    if is_plain_code(value, digits):
         return value  # the usual cell, as typed
     if is_blank(value):
         raise CellError("ไม่ได้กรอกรหัส")

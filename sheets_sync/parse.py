@@ -145,7 +145,7 @@ def parse_cycle_entries(table: Table) -> list[CycleEntry]:
         n = len(cells_)
         reader: RowReader | None = None
         raw = cells_[code_at] if code_at < n else None
-        if raw.__class__ is str and len(raw) == 10 and raw.isdigit() and raw.isascii():
+        if cells.is_plain_code(raw):
             code = key = raw
         else:
             reader = RowReader(table, row, table.values_of(cells_))

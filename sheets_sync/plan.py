@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sheets_sync import cells
 from sheets_sync.cells import Cell
-from sheets_sync.evaluate import Evaluation
+from sheets_sync.evaluate import EntryResult, Evaluation
 from sheets_sync.mail.transport import DELIVERED
 from sheets_sync.model import Problem
 from sheets_sync.schema import (
@@ -114,8 +114,7 @@ def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list
                 ticks: dict[str, Cell] = {c.key: False for c in CYCLE_TAB.tick_columns}
                 tw.appends.append({"school_code": e.school_code, **ticks, **values})
             else:
-                key = e.entry.key if e.entry is not None else e.school_code
-                tw.updates[(key, e.occurrence)] = values
+                tw.updates[_row_key(e)] = values
         tabs.append(tw)
     if ev.gcode_processed:
         tw = TabWrite(ev.config.tabs.gcode, GCODE, create=not ev.gcode_tab_exists, statuses=GCODE_STATUSES)
@@ -142,14 +141,16 @@ def mark_reminded(plan: WritePlan, ev: Evaluation, reminded: dict[str, set[str]]
             continue
         appended = iter(tw.appends)
         for e in cr.entries:
-            if e.row is None:
-                values = next(appended)
-            else:
-                values = tw.updates[(e.entry.key if e.entry is not None else e.school_code, e.occurrence)]
+            values = next(appended) if e.row is None else tw.updates[_row_key(e)]
             if cr.cycle.cycle_id in reminded.get(e.school_code, ()):
                 last = values.get("last_reminded")
                 if not isinstance(last, dt.date) or last < ev.today:
                     values["last_reminded"] = ev.today
+
+
+def _row_key(e: EntryResult) -> RowKey:
+    """How a cycle entry's values are keyed in its TabWrite: the key its row was read with, nth of that key."""
+    return (e.entry.key if e.entry is not None else e.school_code, e.occurrence)
 
 
 def _last_reminded(ev: Evaluation) -> dict[tuple[str, str], dt.date]:
@@ -201,6 +202,28 @@ def column_positions(
     return positions, new_headers
 
 
+def rows_by_key(
+    key_cells: list[Cell], spec: TabSpec, filled_rows: set[int] | None = None
+) -> tuple[dict[RowKey, int], int]:
+    """Each row's (key, nth row with that key) → its 1-based data row, and the last row matched (0: none).
+    A row with a blank key is matched (as key "") only when `filled_rows` holds it."""
+    row_of: dict[RowKey, int] = {}
+    seen: dict[str, int] = {}
+    last_used = 0  # 0-based index of the header row
+    for offset, value in enumerate(key_cells, start=1):
+        if cells.is_blank(value):
+            if filled_rows is None or offset not in filled_rows:
+                continue
+            key = ""
+        else:
+            key = key_of(value, spec)
+        last_used = offset
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        row_of[(key, n)] = offset
+    return row_of, last_used
+
+
 def place(
     tw: TabWrite,
     header: list[Cell],
@@ -215,20 +238,7 @@ def place(
     holding anything), rows without a code are matched too, in order, so their problems are written.
     """
     positions, new_headers = column_positions(header, tw.spec)
-    row_of: dict[RowKey, int] = {}
-    seen: dict[str, int] = {}
-    last_used = 0  # 0-based index of the header row
-    for offset, value in enumerate(key_cells, start=1):
-        if cells.is_blank(value):
-            if filled_rows is None or offset not in filled_rows:
-                continue
-            key = ""
-        else:
-            key = key_of(value, tw.spec)
-        last_used = offset
-        n = seen.get(key, 0)
-        seen[key] = n + 1
-        row_of[(key, n)] = offset
+    row_of, last_used = rows_by_key(key_cells, tw.spec, filled_rows)
     out: list[tuple[int, int, Cell]] = []
     missing: list[RowKey] = []
     for row_key, values in tw.updates.items():

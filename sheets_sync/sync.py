@@ -190,10 +190,11 @@ def run_sync(
             f"{len(ev.problems)} problems"
         )
         if not dry_run:
-            first = build_plan(ev, {}, grid)
-            first.run_lock = True
-            first.log_room = len(ev.reminders) + 1
-            backend.prepare(first)
+            # Built once: after sending, today's messages are marked in it (mark_reminded).
+            plan = build_plan(ev, {}, grid)
+            plan.run_lock = True
+            plan.log_room = len(ev.reminders) + 1
+            backend.prepare(plan)
         seconds = getattr(backend, "log_flush_seconds", None)
         log = _RunLog(
             backend,
@@ -213,7 +214,6 @@ def run_sync(
         if not dry_run:
             try:
                 echo("writing statuses…")
-                plan = first
                 mark_reminded(plan, ev, _reminded(result))
                 plan.log = log.pending
                 result.warnings = backend.write(plan)

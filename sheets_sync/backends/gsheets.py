@@ -32,7 +32,7 @@ from sheets_sync.cells import Cell
 from sheets_sync.config import Config
 from sheets_sync.errors import BackendError, LockedError, SheetsSyncError
 from sheets_sync.evaluate import Snapshot
-from sheets_sync.plan import TabWrite, WritePlan, column_positions, key_of, place
+from sheets_sync.plan import TabWrite, WritePlan, column_positions, place, rows_by_key
 from sheets_sync.schema import CYCLE_STATUSES, LOG, Kind, Owner, norm_header
 from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER_ROW
 
@@ -641,8 +641,12 @@ class GsheetsBackend:
         return out
 
     # -- write ----------------------------------------------------------------------------------------
-    def _log_values(self, rows: list[dict[str, Cell]]) -> list[list[Any]]:
+    def _log_positions(self) -> dict[str, int]:
         positions, _ = column_positions(self.headers.get(self.config.tabs.log, []), LOG)
+        return positions
+
+    def _log_values(self, rows: list[dict[str, Cell]]) -> list[list[Any]]:
+        positions = self._log_positions()
         width = max(positions.values()) + 1
         values = []
         for entry in rows:
@@ -729,8 +733,7 @@ class GsheetsBackend:
         tail = bool(log_rows) and known < log_grid.get("rowCount", MIN_ROWS)
         if tail:
             # Whatever lies below the log's known end (rows typed meanwhile) is written after, never over.
-            log_positions, _ = column_positions(self.headers.get(log_title, []), LOG)
-            last_col = rq.column_letter(max(log_positions.values()))
+            last_col = rq.column_letter(max(self._log_positions().values()))
             ranges.append(f"{rq.a1_tab(log_title)}!A{known + 1}:{last_col}")
         if self._lock_held:
             ranges.append(LOCK_CELL)  # a run that started in the same instant may have taken it since
@@ -802,16 +805,7 @@ class GsheetsBackend:
         key_at = positions.get(tw.key)
         if key_at is None or len(rows) < 2:
             return tw
-        row_of: dict[tuple[str, int], int] = {}
-        seen: dict[str, int] = {}
-        for offset, row in enumerate(rows[1:], start=1):
-            value = row[key_at] if key_at < len(row) else None
-            if cells.is_blank(value):
-                continue
-            key = key_of(value, tw.spec)
-            n = seen.get(key, 0)
-            seen[key] = n + 1
-            row_of[(key, n)] = offset
+        row_of, _ = rows_by_key([row[key_at] if key_at < len(row) else None for row in rows[1:]], tw.spec)
         updates: dict[tuple[str, int], dict[str, Cell]] = {}
         plain = (str, int, bool)
         serials: dict[dt.date, Any] = {}
