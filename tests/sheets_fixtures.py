@@ -10,6 +10,9 @@ and read any tab back as records keyed by header, dates as dates, so both backen
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -130,6 +133,29 @@ def gsheets_backend(
     )
     return GsheetsBackend(
         http, config, "sheets-sync@esa-test.iam.gserviceaccount.com", retry=policy, echo=echo
+    )
+
+
+def sync_process(config: Path, day: dt.date) -> subprocess.Popen[str]:
+    """`python -m sheets_sync sync` for `day` in a process of its own, with no SHEETS_SYNC_* or GOOGLE_*
+    variables of the test run's environment; stdout and stderr piped as text."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEETS_SYNC", "GOOGLE_"))}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sheets_sync",
+            "sync",
+            "--config",
+            str(config),
+            "--today",
+            day.isoformat(),
+            "-q",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +17,7 @@ from sheets_sync.errors import LockedError
 from sheets_sync.sync import make_backend
 from tests import workbooks as wb
 from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import api_rows, gsheets_backend, gsheets_config, office_tabs, sync
+from tests.sheets_fixtures import api_rows, gsheets_backend, gsheets_config, office_tabs, sync, sync_process
 from tests.smtp_server import SmtpTestServer
 
 DAY = dt.date(2026, 6, 11)  # DMC round 1 of 2569 is one day late: every school gets a reminder
@@ -116,24 +113,7 @@ def test_two_syncs_at_once_on_one_workbook(tmp_path: Path) -> None:
             email={"transport": "smtp"},
             smtp={"host": smtp.host, "port": smtp.port, "security": "none", "timeout_seconds": 10},
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SHEETS_SYNC")}
-        first = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sheets_sync",
-                "sync",
-                "--config",
-                str(path),
-                "--today",
-                DAY.isoformat(),
-                "-q",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        first = sync_process(path, DAY)
         lock = tmp_path / "workbook.xlsx.lock"
         deadline = time.monotonic() + 10
         while not lock.exists() and time.monotonic() < deadline:

@@ -6,10 +6,7 @@ the lock is given back, and the next run sends each school the rest exactly once
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,7 +17,7 @@ import pytest
 from sheets_sync.backends.gsheets import LOCK_TAB
 from tests import workbooks as wb
 from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import LOG_TAB, api_rows, office_tabs, records, write_gsheets_config
+from tests.sheets_fixtures import LOG_TAB, api_rows, office_tabs, records, sync_process, write_gsheets_config
 from tests.smtp_server import SmtpTestServer
 
 DAY = dt.date(2026, 6, 11)  # DMC round 1 of 2569 is one day late: every school gets a reminder
@@ -40,27 +37,6 @@ def mail() -> Iterator[SmtpTestServer]:
         yield server
 
 
-def run(config: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHEETS_SYNC", "GOOGLE_"))}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sheets_sync",
-            "sync",
-            "--config",
-            str(config),
-            "--today",
-            DAY.isoformat(),
-            "-q",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def logged_ids(api: SheetsApiServer, sid: str) -> Counter[str]:
     return Counter(str(r["Message-ID"]) for r in records(api.values(sid, LOG_TAB)))
 
@@ -78,7 +54,7 @@ def test_sigterm_while_sending_logs_every_accepted_message_first(
         smtp={"host": mail.host, "port": mail.port, "security": "none", "timeout_seconds": 20},
     )
     mail.delay_at(STALLED, 10.0, keep=False)
-    first = run(config)
+    first = sync_process(config, DAY)
     deadline = time.monotonic() + 30
     while len(mail.messages) < STALLED - 1 and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.02)
@@ -98,7 +74,7 @@ def test_sigterm_while_sending_logs_every_accepted_message_first(
     # The next run (the scheduler's retry) sends the rest: each school once in all, and the digest.
     before = len(mail.messages)
     mail.reset()
-    again = run(config)
+    again = sync_process(config, DAY)
     _out, err = again.communicate(timeout=60)
     assert again.returncode == 0, err
     schools = Counter(m.decoded_header("X-Sheets-Sync-School") for m in mail.messages)
