@@ -204,8 +204,9 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) 
     day = ctx.today(today)
     backend = make_backend(config, ctx.progress)
     transport = make_transport(config, day, dry_run, lambda line: click.echo(line))
+    line = _line_sender(config, ctx, dry_run)
     with _stop_on_sigterm():
-        result = run_sync(config, backend, transport, day, dry_run=dry_run, echo=ctx.progress)
+        result = run_sync(config, backend, transport, day, dry_run=dry_run, echo=ctx.progress, line=line)
     if as_json:
         click.echo(json.dumps(_sync_json(result), ensure_ascii=False, indent=2))
     else:
@@ -213,10 +214,23 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) 
         outbox = getattr(transport, "written", None)
         if outbox:
             click.echo(f"outbox: {config.email.outbox_dir / 'index.html'}")
+        if result.line is not None:
+            click.echo(result.line.summary())
     write_step_summary(result, dry_run=dry_run)
     ctx.progress(f"done in {result.seconds:.2f}s")
     if result.mail_error:
         raise MailError(result.mail_error)
+    if result.line is not None and result.line.error:
+        raise SheetsSyncError(result.line.error)
+
+
+def _line_sender(config: Config, ctx: Context, dry_run: bool) -> Any:
+    """The run's LINE step, or None: not configured, or a dry run (which sends nothing anywhere)."""
+    if dry_run or not config.line.enabled:
+        return None
+    from sheets_sync.line.send import line_sender
+
+    return line_sender(config, ctx.progress)
 
 
 @contextlib.contextmanager
@@ -249,6 +263,7 @@ def _sync_json(result: Any) -> dict[str, Any]:
         "problems": len(ev.problems),
         "warnings": result.warnings,
         "seconds": round(result.seconds, 3),
+        **({"line": result.line.as_dict()} if result.line is not None else {}),
     }
 
 
@@ -407,6 +422,33 @@ def report(ctx: Context, today: dt.datetime | None, cycle_id: str | None, out: P
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     click.echo(f"wrote {out}")
+
+
+@cli.command("line-listen")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on."
+)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (the tunnel's side)."
+)
+@common_options
+def line_listen(ctx: Context, port: int, host: str) -> None:
+    """Collect LINE ids: a webhook for LINE, run behind an HTTPS tunnel for an afternoon.
+
+    A school's staff add the office's LINE account as a friend and send the 10-digit school code:
+    their LINE id is written into that school's line_id (ไลน์ไอดี) column. Added to a group, the
+    account prints the group's id (for [line] officer_to). Stop it with Ctrl-C.
+    """
+    from sheets_sync.line.listen import make_server
+
+    server = make_server(ctx.config, port, host, click.echo, ctx.progress)
+    ctx.progress(f"listening on http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        ctx.progress("stopped")
+    finally:
+        server.server_close()
 
 
 @cli.command()

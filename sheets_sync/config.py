@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sheets_sync.errors import ConfigError
+from sheets_sync.line.settings import LineSettings
 
 CONFIG_ENV = "SHEETS_SYNC_CONFIG"
 DEFAULT_CONFIG_NAME = "sheets-sync.toml"
@@ -101,6 +103,7 @@ class Config:
     gcode: GcodeSettings = field(default_factory=GcodeSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    line: LineSettings = field(default_factory=LineSettings)
     source: Path | None = None
 
     @property
@@ -120,6 +123,7 @@ _SECTIONS: dict[str, type] = {
     "gcode": GcodeSettings,
     "email": EmailSettings,
     "smtp": SmtpSettings,
+    "line": LineSettings,
 }
 # TOML keys that are Python keywords or clash with other names.
 _KEY_ALIASES = {("email", "from"): "from_address"}
@@ -128,7 +132,17 @@ _CHOICES = {
     ("email", "transport"): ("outbox", "smtp", "dry-run"),
     ("smtp", "security"): ("starttls", "ssl", "none"),
 }
-_SECRET_KEYS = {"password", "smtp_password", "private_key", "credentials_json", "service_account_json"}
+_SECRET_KEYS = {
+    "password",
+    "smtp_password",
+    "private_key",
+    "credentials_json",
+    "service_account_json",
+    "token",
+    "channel_access_token",
+    "secret",
+    "channel_secret",
+}
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
@@ -192,7 +206,7 @@ def _parse_section(name: str, values: dict[str, Any], source: Path, base: Path) 
         if key.lower() in _SECRET_KEYS:
             raise ConfigError(
                 f"{where}: secrets never go in the config file; put it in an environment variable "
-                f"(see password_env / credentials_env)"
+                f"(see password_env / credentials_env / token_env / secret_env)"
             )
         public = [_public_key(name, k) for k in known]
         if attr not in known or (attr == key and key not in public):
@@ -270,6 +284,20 @@ def _check(config: Config, source: Path) -> None:
         value = getattr(config.email, attr)
         if "\n" in value or "\r" in value:
             raise ConfigError(f"{source}: [email] {key} must be on one line")
+    _check_line(config, source)
+
+
+def _check_line(config: Config, source: Path) -> None:
+    line = config.line
+    if line.officer_to and not re.fullmatch(r"[UCR][0-9a-f]{32}", line.officer_to):
+        raise ConfigError(
+            f"{source}: [line] officer_to = {line.officer_to!r}: must be a LINE user id (U + 32 hex digits) "
+            f"or group id (C…); 'sheets-sync line-listen' prints the group's id when the account joins it"
+        )
+    if not line.api_endpoint.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise ConfigError(f"{source}: [line] api_endpoint must start with https://")
+    if line.retry_attempts < 1:
+        raise ConfigError(f"{source}: [line] retry_attempts must be 1 or more")
 
 
 def _suggest(word: str, options: Any) -> str:

@@ -27,7 +27,16 @@ def run_checks(config_path: str | None) -> list[Check]:
     checks = [Check("config", True, str(config.source))]
     checks.append(_workbook(config))
     checks.append(_mail(config))
+    if config.line.enabled:
+        checks.append(_line(config))
     return checks
+
+
+def _line(config: Config) -> Check:
+    from sheets_sync.line.doctor import check_line
+
+    ok, detail = check_line(config)
+    return Check("line", ok, detail)
 
 
 def _workbook(config: Config) -> Check:

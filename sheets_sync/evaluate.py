@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sheets_sync.cells import Cell
 from sheets_sync.config import Config
 from sheets_sync.errors import WorkbookError
+from sheets_sync.line.settings import LINE
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
 from sheets_sync.parse import parse_cycle_entries, parse_cycles, parse_gcode, parse_log, parse_schools
 from sheets_sync.reminders import (
@@ -85,6 +87,9 @@ class Evaluation:
     reminders: list[SchoolReminder]
     digest_due: bool
     existing_tabs: list[str]
+    # The same decision for LINE, from the log's `line` lines: schools with a line_id, and the digest.
+    line_reminders: list[SchoolReminder] = field(default_factory=list)
+    line_digest_due: bool = False
 
     @property
     def schools_by_code(self) -> dict[str, School]:
@@ -164,9 +169,16 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
 
     log_table = _table(snapshot, names.log, LOG)
     log = parse_log(log_table) if log_table is not None else []
-    memory = Memory.from_log(log)
+    # Email and LINE each remember their own messages: a reminder seen in LINE is still emailed once.
+    memory = Memory.from_log(r for r in log if r.channel != LINE)
+    line_memory = Memory.from_log(r for r in log if r.channel == LINE)
     days = SendingDays(rules.send_on_holidays)
-    reminders = _decide(schools, cycle_results, requests, memory, today, config, days)
+    reminders = _decide(schools, cycle_results, requests, memory, today, config, days, _has_email)
+    line_reminders = (
+        _decide(schools, cycle_results, requests, line_memory, today, config, days, _has_line)
+        if config.line.schools
+        else []
+    )
 
     return Evaluation(
         today=today,
@@ -183,7 +195,17 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
         reminders=reminders,
         digest_due=digest_due(memory, today, days),
         existing_tabs=list(snapshot),
+        line_reminders=line_reminders,
+        line_digest_due=bool(config.line.officer_to) and digest_due(line_memory, today, days),
     )
+
+
+def _has_email(school: School) -> bool:
+    return bool(usable_emails(school.contact_emails))
+
+
+def _has_line(school: School) -> bool:
+    return bool(school.line_id)
 
 
 def _evaluate_cycle(
@@ -250,6 +272,7 @@ def _decide(
     today: dt.date,
     config: Config,
     days: SendingDays,
+    reachable: Callable[[School], bool],
 ) -> list[SchoolReminder]:
     owed: dict[str, list[Owed]] = {}
     for cr in cycle_results:
@@ -268,7 +291,7 @@ def _decide(
         if school.code in seen:
             continue
         seen.add(school.code)
-        if not usable_emails(school.contact_emails):
+        if not reachable(school):
             continue
         reminder = decide_school(
             school,

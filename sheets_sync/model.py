@@ -32,6 +32,7 @@ class School:
     phone: str = ""
     active: bool = True
     row: int = 0
+    line_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class LogRecord:
     to: str
     message_id: str
     result: str
+    channel: str = "email"
 
     @property
     def sent_on(self) -> dt.date | None:

@@ -72,6 +72,7 @@ def parse_schools(table: Table) -> tuple[list[School], list[Problem]]:
             phone=r.text("phone"),
             active=r.tick("active", default=True) if not cells.is_blank(values.get("active")) else True,
             row=row,
+            line_id=r.text("line_id"),
         )
         problems.extend(r.problems)
         if code:
@@ -234,6 +235,7 @@ def parse_log(table: Table) -> list[LogRecord]:
                 to=cells.text(values.get("to")),
                 message_id=cells.text(values.get("message_id")),
                 result=cells.text(values.get("result")),
+                channel=cells.text(values.get("channel")).casefold() or "email",
             )
         )
     return records

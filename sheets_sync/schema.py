@@ -77,6 +77,8 @@ SCHOOLS = TabSpec(
         _c("director_email", "อีเมลผู้บริหาร", Kind.EMAILS, width=28),
         _c("phone", "โทรศัพท์"),
         _c("active", "ใช้งาน", Kind.TICK, width=9),
+        # The school's LINE user or group id: `sheets-sync line-listen` fills it when staff send the code.
+        _c("line_id", "ไลน์ไอดี", width=36),
     ),
     key="school_code",
 )
@@ -148,6 +150,8 @@ LOG = TabSpec(
         _c("to", "ผู้รับ", owner=Owner.SYNC, width=30),
         _c("message_id", "Message-ID", owner=Owner.SYNC, width=30),
         _c("result", "ผลการส่ง", owner=Owner.SYNC, width=24),
+        # `email` or `line`; blank in lines written before the column existed (they were emails).
+        _c("channel", "ช่องทาง", owner=Owner.SYNC, width=9),
     ),
 )
 

@@ -16,6 +16,7 @@ from sheets_sync.cells import Cell
 from sheets_sync.config import Config
 from sheets_sync.errors import MailError, SheetsSyncError
 from sheets_sync.evaluate import Evaluation, evaluate
+from sheets_sync.line.settings import EMAIL
 from sheets_sync.mail.dryrun import DryRunTransport
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.mail.render import Rendered, Renderer
@@ -25,6 +26,8 @@ from sheets_sync.summary import CycleSummary, summarize, summary_grid
 from sheets_sync.validate import usable_emails
 
 Echo = Callable[[str], None]
+# Sends the run's LINE messages and logs each one (a sheets_sync.line.send.LineSender).
+LineSender = Callable[..., Any]
 
 
 def _quiet(_: str) -> None:
@@ -96,6 +99,7 @@ class SyncResult:
     mail_error: str = ""
     transport: str = ""
     api_calls: dict[str, int] = field(default_factory=dict)
+    line: Any = None  # a sheets_sync.line.send.LineRun when LINE was used
 
 
 def _log_entry(msg: SentMessage, sent_at: str, run_id: str) -> dict[str, Cell]:
@@ -109,6 +113,7 @@ def _log_entry(msg: SentMessage, sent_at: str, run_id: str) -> dict[str, Cell]:
         "to": ", ".join(msg.to + msg.cc),
         "message_id": msg.message_id,
         "result": result,
+        "channel": EMAIL,
     }
 
 
@@ -167,8 +172,10 @@ def run_sync(
     dry_run: bool = False,
     echo: Echo = _quiet,
     now: dt.datetime | None = None,
+    line: LineSender | None = None,
 ) -> SyncResult:
-    """One whole sync. With dry_run the workbook is read only and nothing is recorded."""
+    """One whole sync. With dry_run the workbook is read only and nothing is recorded; `line` (when
+    given) sends today's LINE messages after the emails."""
     started = time.perf_counter()
     now = now or dt.datetime.now(config.zone)
     # The run's date is `today` (which --today may set); the clock time is real.
@@ -211,6 +218,12 @@ def run_sync(
         except BaseException as exc:
             _log_before_failing(log, exc)
             raise
+        if line is not None and not dry_run:
+            try:
+                result.line = line(ev, summaries, backend.row_link, log.add, sent_at, run_id)
+            except BaseException as exc:
+                _log_before_failing(log, exc)
+                raise
         if not dry_run:
             try:
                 echo("writing statuses…")

@@ -380,6 +380,9 @@ class GsheetsBackend:
         tabs = list(plan.tabs)
         if plan.create_log or self.config.tabs.log not in self.sheets:
             tabs.append(TabWrite(self.config.tabs.log, LOG, create=True))
+        elif column_positions(self.headers.get(self.config.tabs.log, []), LOG)[1]:
+            # A log from before a column existed (the channel): its header gains it; old lines stay as read.
+            tabs.append(TabWrite(self.config.tabs.log, LOG, create=False))
         self._formats = self._read_formats([t.tab for t in tabs]) if plan.reformat else {}
         for tw in tabs:
             requests_ += self._shape_tab(tw, reformat=plan.reformat)

@@ -1,0 +1,1 @@
+"""LINE: the officer's digest and the schools' reminders through the LINE Messaging API."""
