@@ -7,8 +7,18 @@ retry-key rules; `deliveries` there counts what users would see, once each.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -98,7 +108,11 @@ def pushes_to(line: LineServer, to: str) -> list[Any]:
 
 def test_line_settings_are_read_and_checked(write_config: Callable[..., Path], line: LineServer) -> None:
     config = load_config(line_config(write_config, line, monthly_limit=500))
-    assert (config.line.officer_to, config.line.schools, config.line.monthly_limit) == (OFFICER_GROUP, True, 500)
+    assert (config.line.officer_to, config.line.schools, config.line.monthly_limit) == (
+        OFFICER_GROUP,
+        True,
+        500,
+    )
     assert config.line.token_env == "SHEETS_SYNC_LINE_TOKEN"
     with pytest.raises(ConfigError, match=r"\[line\] token: secrets never go in the config file"):
         load_config(write_config(line={"token": "abc"}))
@@ -118,7 +132,9 @@ def test_sync_sends_school_reminders_and_the_digest_once(
     assert result.exit_code == 0, result.output
     assert "LINE: accepted 5" in result.output
     # Four schools with a LINE id and the officer's group; every body passed the server's schema check.
-    assert sorted(d.to for d in line.state.deliveries) == sorted([OFFICER_GROUP] + [user_id(n) for n in range(1, 5)])
+    assert sorted(d.to for d in line.state.deliveries) == sorted(
+        [OFFICER_GROUP] + [user_id(n) for n in range(1, 5)]
+    )
     school = pushes_to(line, user_id(1))[0].messages[0]
     assert school["type"] == "text"
     text = school["text"]
@@ -295,8 +311,10 @@ def test_missing_token_is_one_line_naming_the_variable(
     office(tmp_path / "workbook.xlsx", schools=1, with_line=1)
     result = sync(line_config(write_config, line))
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1].startswith(
-        "Error: [line] token_env: the environment variable SHEETS_SYNC_LINE_TOKEN is empty"
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith("Error: [line] token_env: the environment variable SHEETS_SYNC_LINE_TOKEN is empty")
     )
 
 
@@ -330,7 +348,10 @@ def test_doctor_checks_the_token_with_the_bot_info_call(
     office(tmp_path / "workbook.xlsx", schools=1, with_line=1)
     config = line_config(write_config, line)
     missing = CliRunner().invoke(cli, ["doctor", "--config", str(config)])
-    assert "FAIL line: [line] token_env: the environment variable SHEETS_SYNC_LINE_TOKEN is empty" in missing.output
+    assert (
+        "FAIL line: [line] token_env: the environment variable SHEETS_SYNC_LINE_TOKEN is empty"
+        in missing.output
+    )
     monkeypatch.setenv("SHEETS_SYNC_LINE_TOKEN", "wrong")
     wrong = CliRunner().invoke(cli, ["doctor", "--config", str(config)])
     assert wrong.exit_code == 1
@@ -338,7 +359,268 @@ def test_doctor_checks_the_token_with_the_bot_info_call(
     monkeypatch.setenv("SHEETS_SYNC_LINE_TOKEN", TOKEN)
     line.state.used = 10
     ok = CliRunner().invoke(cli, ["doctor", "--config", str(config)])
-    assert f"ok   line: สพป.ตัวอย่าง เขต 1 (@123abcde): digest to {OFFICER_GROUP}, schools too; 990 messages left" in (
-        ok.output
+    assert (
+        f"ok   line: สพป.ตัวอย่าง เขต 1 (@123abcde): digest to {OFFICER_GROUP}, schools too; 990 messages left"
+        in (ok.output)
     )
     assert ("GET", "/v2/bot/info") in line.state.requests
+
+
+# -- line-listen ------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def event(kind: str, source: dict[str, str], reply_token: str, **more: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "mode": "active",
+        "timestamp": 1780000000000,
+        "source": source,
+        "webhookEventId": "01J" + reply_token[:23].upper(),
+        "deliveryContext": {"isRedelivery": False},
+        "replyToken": reply_token,
+        **more,
+    }
+
+
+def text_event(user: str, text: str, reply_token: str) -> dict[str, Any]:
+    message = {"id": "5000" + reply_token[:6], "type": "text", "quoteToken": "q" + reply_token, "text": text}
+    return event("message", {"type": "user", "userId": user}, reply_token, message=message)
+
+
+def post_events(port: int, events: list[dict[str, Any]], secret: str = SECRET) -> int:
+    body = json.dumps({"destination": "U" + "b0" * 16, "events": events}, ensure_ascii=False).encode()
+    signature = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/callback",
+        data=body,
+        headers={"Content-Type": "application/json", "X-Line-Signature": signature},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+@pytest.fixture
+def listener(
+    write_config: Callable[..., Path], line: LineServer, tmp_path: Path
+) -> Iterator[tuple[int, subprocess.Popen[str], Path]]:
+    book = office(tmp_path / "workbook.xlsx", schools=3, with_line=1)
+    config = line_config(write_config, line)
+    port = free_port()
+    environ = {**os.environ, "SHEETS_SYNC_LINE_TOKEN": TOKEN, "SHEETS_SYNC_LINE_SECRET": SECRET}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sheets_sync", "line-listen", "--port", str(port), "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(proc.communicate()[1]) from None
+            time.sleep(0.1)
+    try:
+        yield port, proc, book
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_line_listen_writes_a_schools_id_when_staff_send_its_code(
+    listener: tuple[int, subprocess.Popen[str], Path], line: LineServer
+) -> None:
+    port, proc, book = listener
+    staff = "U" + "5a" * 16
+    token = line.reply_token()
+    assert post_events(port, [text_event(staff, f"รหัสโรงเรียน {wb.school_code(2)} ครับ", token)]) == 200
+    wait_for(lambda: len(line.state.replies) == 1)
+    reply = line.state.replies[0]
+    assert reply["replyToken"] == token
+    assert reply["messages"][0]["text"].startswith(f"ลงทะเบียนแล้ว: โรงเรียนบ้านทดสอบ2 ({wb.school_code(2)})")
+    schools = wb.rows_by(book, "โรงเรียน", "รหัสโรงเรียน")
+    assert schools[wb.school_code(2)][LINE_HEADER] == staff
+    assert schools[wb.school_code(1)][LINE_HEADER] == user_id(1)  # the others are left alone
+    assert schools[wb.school_code(3)][LINE_HEADER] is None
+    assert schools[wb.school_code(2)]["อีเมลผู้รับผิดชอบ"] == f"s{wb.school_code(2)}@school.example"
+    # Thai digits work too; an unknown code and a message without one get their own Thai answers.
+    tokens = []
+    for text in ("๑๐๐๑๐๐๐๐๐๓", "9999999999", "สวัสดีครับ"):
+        tokens.append(line.reply_token())
+        post_events(port, [text_event("U" + "6b" * 16, text, tokens[-1])])
+    wait_for(lambda: len(line.state.replies) == 4)
+    by_token = {r["replyToken"]: r["messages"][0]["text"] for r in line.state.replies}
+    answers = [by_token[t] for t in tokens]
+    assert answers[0].startswith("ลงทะเบียนแล้ว: โรงเรียนบ้านทดสอบ3")
+    assert answers[1].startswith("ไม่พบรหัสโรงเรียน 9999999999")
+    assert answers[2].startswith("กรุณาพิมพ์รหัสโรงเรียน 10 หลัก")
+    assert wb.rows_by(book, "โรงเรียน", "รหัสโรงเรียน")[wb.school_code(3)][LINE_HEADER] == "U" + "6b" * 16
+
+
+def test_line_listen_prints_a_groups_id_and_greets_new_friends(
+    listener: tuple[int, subprocess.Popen[str], Path], line: LineServer
+) -> None:
+    port, proc, _ = listener
+    group = "C" + "7c" * 16
+    events = [
+        event("join", {"type": "group", "groupId": group}, line.reply_token()),
+        event(
+            "follow",
+            {"type": "user", "userId": "U" + "8d" * 16},
+            line.reply_token(),
+            follow={"isUnblocked": False},
+        ),
+    ]
+    assert post_events(port, events) == 200
+    wait_for(lambda: len(line.state.replies) == 2)
+    by_token = {r["replyToken"]: r["messages"][0]["text"] for r in line.state.replies}
+    texts = [by_token[e["replyToken"]] for e in events]
+    assert texts[0].startswith(f"ไอดีของกลุ่มนี้คือ {group}")
+    assert texts[1].startswith("ขอบคุณที่เพิ่มเพื่อน")
+    proc.terminate()
+    out, _ = proc.communicate(timeout=10)
+    assert f"group {group}: put it in [line] officer_to" in out
+
+
+def test_line_listen_refuses_a_bad_signature_and_changes_nothing(
+    listener: tuple[int, subprocess.Popen[str], Path], line: LineServer
+) -> None:
+    port, _, book = listener
+    before = wb.read_tab(book, "โรงเรียน")
+    forged = text_event("U" + "9e" * 16, wb.school_code(2), line.reply_token())
+    assert post_events(port, [forged], secret="not-the-secret") == 400
+    assert post_events(port, [forged], secret="") == 400
+    assert post_events(port, []) == 200  # the console's "Verify" sends no events
+    time.sleep(0.3)
+    assert line.state.replies == [] and wb.read_tab(book, "โรงเรียน") == before
+
+
+def test_a_run_killed_between_lines_answer_and_the_log_sends_nothing_twice(
+    write_config: Callable[..., Path], line: LineServer, tmp_path: Path
+) -> None:
+    """The real CLI in its own process, SIGKILLed while LINE's answer to an accepted push is on its way:
+    the push is on LINE's side and in no log. The rerun pushes it again with the same retry key; LINE
+    answers 409, the run logs it as delivered, and nobody gets it twice."""
+    book = office(tmp_path / "workbook.xlsx", schools=5, with_line=5)
+    config = line_config(write_config, line)
+    environ = {**os.environ, "SHEETS_SYNC_LINE_TOKEN": TOKEN}
+    command = [
+        sys.executable,
+        "-m",
+        "sheets_sync",
+        "sync",
+        "--config",
+        str(config),
+        "--today",
+        TODAY.isoformat(),
+    ]
+    line.state.faults.extend(["", "", "hold"])  # the third push is accepted, and its answer held
+    proc = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert line.state.held.wait(30)
+    proc.kill()
+    proc.wait(10)
+    line.state.release.set()
+    assert len(line.state.deliveries) == 3
+    rerun = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    tos = [d.to for d in line.state.deliveries]
+    assert len(tos) == 6 and len(set(tos)) == 6  # five schools and the digest, each once
+    assert line.state.conflicts == 1  # the killed run's third push, answered 409 to the rerun
+    logged = line_log(book)
+    assert sorted(r["ผู้รับ"] for r in logged) == sorted(tos)
+    assert all(r["ผลการส่ง"] == "accepted" for r in logged)
+
+
+# -- Google Sheets ----------------------------------------------------------------------------------------
+
+
+def test_google_sheets_log_gains_the_channel_and_line_ids_are_written_by_code(
+    line: LineServer, env: None, tmp_path: Path
+) -> None:
+    from sheets_sync.line.ids import record_line_id
+    from tests.sheets_api import SheetsApiServer
+    from tests.sheets_fixtures import api_rows, write_gsheets_config
+
+    old_header = ["เวลาส่ง", "รหัสการรัน", "ประเภท", "รหัสโรงเรียน", "รายการ", "ผู้รับ", "Message-ID", "ผลการส่ง"]
+    rows = [wb.school(n) for n in range(1, 4)]
+    rows[0][LINE_HEADER] = user_id(1)
+    tabs = {
+        "โรงเรียน": wb.table([*wb.SCHOOL_HEADERS, LINE_HEADER], rows),
+        "รอบรายงาน": wb.table(wb.CYCLE_HEADERS, [wb.DMC_1]),
+        "DMC-2569-1": wb.table(wb.CYCLE_TAB_HEADERS, [{"รหัสโรงเรียน": r["รหัสโรงเรียน"]} for r in rows]),
+        "บันทึกการแจ้งเตือน": [old_header, ["2026-06-10T08:00:00", "r0", "digest", "", "digest:2026-06-10",
+                                              wb.OFFICER_EMAIL, "<d@x>", "accepted"]],
+    }  # fmt: skip
+    with SheetsApiServer(seed=17) as sheets:
+        sid = sheets.create_spreadsheet("ESA", {name: api_rows(r) for name, r in tabs.items()})
+        config = write_gsheets_config(
+            tmp_path, sheets.url, sid,
+            line={"officer_to": OFFICER_GROUP, "schools": True, "api_endpoint": line.url},
+        )  # fmt: skip
+        result = sync(config)
+        assert result.exit_code == 0, result.output
+        log = sheets.values(sid, "บันทึกการแจ้งเตือน")
+        assert log[0][-1] == "ช่องทาง" and log[1][:3] == ["2026-06-10T08:00:00", "r0", "digest"]
+        channels = [r[8] for r in log[2:]]
+        assert channels.count("line") == 2 and channels.count("email") == 4
+        [school] = [d for d in line.state.deliveries if d.to == user_id(1)]
+        assert f"https://docs.google.com/spreadsheets/d/{sid}/edit#gid=" in school.messages[0]["text"]
+        [digest] = [d for d in line.state.deliveries if d.to == OFFICER_GROUP]
+        button = digest.messages[0]["contents"]["footer"]["contents"][0]
+        assert button["action"]["uri"] == f"https://docs.google.com/spreadsheets/d/{sid}/edit"
+        # line-listen's write: the school's row, found by its code, whatever the row order.
+        assert record_line_id(load_config(config), wb.school_code(3), "U" + "33" * 16) == "โรงเรียนบ้านทดสอบ3"
+        assert record_line_id(load_config(config), "1999999999", "U" + "44" * 16) is None
+        schools = sheets.values(sid, "โรงเรียน")
+        at = schools[0].index(LINE_HEADER)
+        assert [r[at] if len(r) > at else "" for r in schools[1:]] == [user_id(1), "", "U" + "33" * 16]
+
+
+# -- the README's picture ---------------------------------------------------------------------------------
+
+
+def test_the_readme_picture_is_drawn_from_the_digest_the_sync_sends() -> None:
+    from tests.line_preview import bubble_html, demo_digest
+
+    flex = demo_digest()
+    page = bubble_html(flex)  # every component the digest uses can be drawn
+    assert "สรุปประจำวัน" in page and "เปิดชีต" in page
+    saved = json.loads(
+        (Path(__file__).parent.parent / "docs" / "line-digest.json").read_text(encoding="utf-8")
+    )
+    assert saved == flex, "the digest changed: run `python -m tests.line_preview docs/line-digest.png`"
+
+
+def test_line_listen_adds_the_line_id_column_to_a_schools_tab_without_one(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    from openpyxl import load_workbook
+
+    from sheets_sync.line.ids import record_line_id
+
+    book = wb.office_workbook(tmp_path / "workbook.xlsx", [wb.school(n) for n in range(1, 4)], [wb.DMC_1])
+    assert record_line_id(load_config(write_config()), wb.school_code(2), user_id(2)) == "โรงเรียนบ้านทดสอบ2"
+    assert wb.header(book, "โรงเรียน") == [*wb.SCHOOL_HEADERS, LINE_HEADER]
+    assert [r.get(LINE_HEADER) for r in wb.read_tab(book, "โรงเรียน")] == [None, user_id(2), None]
+    # The active column keeps its tick boxes.
+    ws = load_workbook(book)["โรงเรียน"]
+    assert [str(dv.sqref) for dv in ws.data_validations.dataValidation] == ["I2:I1048576"]

@@ -25,6 +25,7 @@ ORDER = [
     "validate",
     "preview",
     "report",
+    "line-listen",
     "doctor",
 ]
 

@@ -29,7 +29,7 @@ SYNC = WORKFLOWS / "sync.yml"
 TEST = WORKFLOWS / "test.yml"
 GUIDE = ROOT / "docs" / "deploy.md"
 EXAMPLE = ROOT / "configs" / "example-esa.toml"
-SECRET_VARS = ("GOOGLE_SERVICE_ACCOUNT_JSON", "SHEETS_SYNC_SMTP_PASSWORD")
+SECRET_VARS = ("GOOGLE_SERVICE_ACCOUNT_JSON", "SHEETS_SYNC_SMTP_PASSWORD", "SHEETS_SYNC_LINE_TOKEN")
 SYNC_JOBS = ("sync", "sync-wif")
 BANGKOK = ZoneInfo("Asia/Bangkok")
 
@@ -536,6 +536,15 @@ def test_the_example_office_config_loads_as_gsheets_with_smtp() -> None:
 # text in the code. Each must be in the guide's troubleshooting tables (Thai and English parts) and
 # still in the code: a message reworded in the code fails here until the guide follows.
 MESSAGES = [
+    # line/: the [line] section of the guide
+    "must be a LINE user id",
+    "api_endpoint must start with https://",
+    "retry_attempts must be 1 or more",
+    "is empty; put the channel access token there",
+    "is empty; put the channel secret there",
+    "LINE refused the channel access token",
+    "LINE refused the",
+    "check the network or [line] api_endpoint",
     # config.py
     "config file not found. Pass --config FILE",
     "not valid TOML",
@@ -640,7 +649,15 @@ def test_each_message_is_in_both_troubleshooting_tables(message: str, guide: tup
         assert any(message in row for row in table_rows), f"{message!r} missing from a troubleshooting table"
 
 
-ERROR_CLASSES = {"ConfigError", "WorkbookError", "BackendError", "MailError", "LockedError", "_ConnectError"}
+ERROR_CLASSES = {
+    "ConfigError",
+    "WorkbookError",
+    "BackendError",
+    "MailError",
+    "LockedError",
+    "_ConnectError",
+    "LineError",
+}
 DEPLOYMENT_FILES = [
     "config.py",
     "doctor.py",
@@ -649,6 +666,8 @@ DEPLOYMENT_FILES = [
     "backends/gsheets.py",
     "backends/xlsx.py",
     "mail/smtp.py",
+    "line/client.py",
+    "line/listen.py",
 ]
 # Errors with no row in the guide, and why.
 NOT_IN_GUIDE = {

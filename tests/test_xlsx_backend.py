@@ -36,7 +36,17 @@ D = dt.date
 DMC = "DMC-2569-1"
 CODE = wb.school_code
 TABS = ["โรงเรียน", "รอบรายงาน", "G-code", "บันทึกการแจ้งเตือน", "สรุป"]
-LOG_HEADERS = ["เวลาส่ง", "รหัสการรัน", "ประเภท", "รหัสโรงเรียน", "รายการ", "ผู้รับ", "Message-ID", "ผลการส่ง"]
+LOG_HEADERS = [
+    "เวลาส่ง",
+    "รหัสการรัน",
+    "ประเภท",
+    "รหัสโรงเรียน",
+    "รายการ",
+    "ผู้รับ",
+    "Message-ID",
+    "ผลการส่ง",
+    "ช่องทาง",
+]
 GCODE_SYNC_HEADERS = ["สถานะ", "รอมาแล้ว (วัน)", "ตรวจสอบเมื่อ", "ข้อผิดพลาด"]
 CHECKBOX = '"TRUE,FALSE"'
 GCODE_LABELS = [
@@ -106,7 +116,7 @@ def test_init_creates_every_tab_with_headers_checkboxes_and_colors(
     assert (result.exit_code, result.stdout) == (0, f"created {path}\n")
     book = load_workbook(path)
     assert book.sheetnames == TABS
-    assert wb.header(path, "โรงเรียน") == wb.SCHOOL_HEADERS
+    assert wb.header(path, "โรงเรียน") == [*wb.SCHOOL_HEADERS, "ไลน์ไอดี"]
     assert wb.header(path, "รอบรายงาน") == wb.CYCLE_HEADERS
     assert wb.header(path, "G-code") == wb.GCODE_HEADERS + GCODE_SYNC_HEADERS
     assert wb.header(path, "บันทึกการแจ้งเตือน") == LOG_HEADERS

@@ -45,8 +45,9 @@ def token_from_env(settings: LineSettings) -> str:
     token = os.environ.get(settings.token_env, "").strip()
     if not token:
         raise ConfigError(
-            f"[line] token_env: the environment variable {settings.token_env} is empty; put the channel "
-            f"access token there (LINE Developers console → the channel → Messaging API → Channel access token)"
+            f"[line] token_env: the environment variable {settings.token_env} "
+            f"is empty; put the channel access token there "
+            f"(LINE Developers console → the channel → Messaging API → Channel access token)"
         )
     return token
 
@@ -117,7 +118,7 @@ class LineClient:
                     f"LINE refused the channel access token in {self.settings.token_env} "
                     f"({error_message(exc)}); issue a new one in the LINE Developers console"
                 ) from None
-            raise LineError(f"LINE {what}: {error_message(exc)}") from None
+            raise LineError(f"LINE refused the {what} call: {error_message(exc)}") from None
         except urllib3.exceptions.HTTPError as exc:
             raise LineError(
                 f"LINE {what}: no answer from {self.settings.api_endpoint} ({type(exc).__name__}); "

@@ -224,7 +224,9 @@ def digest_message(
             _row("เกินกำหนด", str(overdue), "#C0392B" if overdue else "#111111"),
             _row("ส่งตรงเวลา", "-" if rate is None else f"{rate:.0f}%"),
         ]
-    if not facts.cycles:
+    if body:
+        body = body[1:]  # no line above the first cycle
+    else:
         body.append(_text("ไม่มีรอบรายงานที่เปิดอยู่", color="#666666", margin="lg"))
     if facts.overdue:
         body += _section("เกินกำหนดมากที่สุด", facts.overdue, facts.overdue_total - len(facts.overdue), "#C0392B")
