@@ -93,7 +93,8 @@ def demo_digest() -> dict[str, Any]:
     from sheets_sync.config import load_config
     from sheets_sync.demo import DEMO_TODAY, create_demo
     from sheets_sync.evaluate import evaluate
-    from sheets_sync.line.messages import LineTally, digest_message
+    from sheets_sync.line.digest import digest_message
+    from sheets_sync.line.messages import LineTally
     from sheets_sync.summary import summarize
     from sheets_sync.sync import make_backend
 

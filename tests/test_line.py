@@ -624,3 +624,17 @@ def test_line_listen_adds_the_line_id_column_to_a_schools_tab_without_one(
     # The active column keeps its tick boxes.
     ws = load_workbook(book)["โรงเรียน"]
     assert [str(dv.sqref) for dv in ws.data_validations.dataValidation] == ["I2:I1048576"]
+
+
+def test_a_big_offices_digest_stays_short_and_within_lines_limits(
+    write_config: Callable[..., Path], line: LineServer, env: None, tmp_path: Path
+) -> None:
+    office(tmp_path / "workbook.xlsx", schools=300, with_line=0)
+    result = sync(line_config(write_config, line, schools=False))
+    assert result.exit_code == 0, result.output
+    [digest] = line.state.deliveries
+    flex = digest.messages[0]
+    flat = json.dumps(flex, ensure_ascii=False)
+    assert len(flat.encode()) < 30_000 and len(flex["altText"]) <= 1500  # LINE's limits for a Flex message
+    assert "และอีก 295 รายการในชีต" in flat and "0/300" in flat
+    assert flex["altText"].startswith("สรุปประจำวันพฤหัสบดีที่ 11 มิถุนายน 2569")

@@ -13,7 +13,8 @@ from sheets_sync.cells import Cell
 from sheets_sync.config import Config
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.line.client import LineClient, LineError, Push, QuotaReached, RetryBudget, token_from_env
-from sheets_sync.line.messages import LineMessage, LineTally, RowLink, digest_message, school_message
+from sheets_sync.line.digest import digest_message
+from sheets_sync.line.messages import LineMessage, LineTally, RowLink, school_message
 from sheets_sync.line.settings import LINE
 from sheets_sync.mail.transport import DELIVERED
 from sheets_sync.summary import CycleSummary

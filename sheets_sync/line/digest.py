@@ -1,0 +1,207 @@
+"""The officer's daily digest in LINE: a Flex bubble built from the evaluation and the run's LINE tally.
+
+Pure, like messages.py; every text a person typed goes through `guard` (the personal-data guard).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sheets_sync.evaluate import Evaluation
+from sheets_sync.line.messages import ALT_TEXT_LIMIT, LineMessage, LineTally, clip, guard
+from sheets_sync.reminders import digest_step
+from sheets_sync.summary import CycleSummary
+from sheets_sync.thaidates import thai_date, thai_date_short, thai_weekday
+
+# How many schools each digest list names, worst first (a LINE bubble stays short).
+LIST_LIMIT = 5
+GREEN = "#06C755"
+RED = "#C0392B"
+
+
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "text", "text": text or " ", "wrap": True, "size": "sm", **style}
+
+
+def _row(label: str, value: str, color: str = "#111111") -> dict[str, Any]:
+    return {
+        "type": "box",
+        "layout": "baseline",
+        "spacing": "sm",
+        "contents": [
+            _text(label, color="#666666", flex=5),
+            _text(value, color=color, flex=3, align="end", weight="bold"),
+        ],
+    }
+
+
+def _section(title: str, lines: list[str], more: int, color: str = "#111111") -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"type": "separator", "margin": "lg"},
+        _text(title, weight="bold", margin="lg", color=color),
+    ]
+    out += [_text(line, color="#333333", size="xs") for line in lines]
+    if more:
+        out.append(_text(f"และอีก {more} รายการในชีต", color="#888888", size="xs"))
+    return out
+
+
+@dataclass(frozen=True)
+class DigestFacts:
+    """The digest's content, worked out once for the bubble and its alternative text."""
+
+    cycles: list[tuple[str, int, int, int, float | None]]  # title, schools, confirmed, overdue, on-time %
+    overdue: list[str]
+    overdue_total: int
+    help_wanted: list[str]
+    help_total: int
+    to_certify: list[str]
+    certify_total: int
+    gcode: tuple[int, int, int]  # awaiting verification, of which overdue, awaiting DMC
+
+
+def digest_facts(ev: Evaluation, summaries: list[CycleSummary]) -> DigestFacts:
+    """Per open cycle the counts and on-time rate; the worst overdue schools; help; certification; G-code."""
+    cycles, overdue, help_wanted, to_certify = [], [], [], []
+    for cs in summaries:
+        cr, total = cs.result, cs.total
+        if not cr.cycle.active or ev.today < cr.cycle.opens_on:
+            continue
+        cycles.append(
+            (
+                cr.cycle.display_title,
+                total.schools,
+                total.confirmed,
+                total.by_status["overdue"],
+                total.on_time_rate,
+            )
+        )
+        for e in cr.entries:
+            if e.school is None or e.occurrence:
+                continue
+            name = f"{e.school.name} ({cr.cycle.cycle_id})"
+            if e.status.key == "overdue":
+                overdue.append((-(e.status.days_late or 0), f"{name}: {e.status.days_late} วัน"))
+            if e.status.needs_help and e.status.key not in ("certified", "inactive"):
+                note = guard(e.entry.school_note) if e.entry and e.entry.school_note else ""
+                help_wanted.append(f"{name}{': ' + note if note else ''}")
+            if e.status.key == "confirmed":
+                late = bool(cr.cycle.certify_by and ev.today > cr.cycle.certify_by)
+                by = f" (ภายใน {thai_date_short(cr.cycle.certify_by)})" if cr.cycle.certify_by else ""
+                to_certify.append((not late, f"{name}{' เลยกำหนดแล้ว' if late else by}"))
+    overdue.sort()
+    to_certify.sort()
+    awaiting = [r for r in ev.requests if r.status.officer_owes]
+    late_requests = sum(1 for r in awaiting if r.status.key == "verification_overdue")
+    dmc = sum(1 for r in ev.requests if r.status.school_owes)
+    return DigestFacts(
+        cycles,
+        [t for _, t in overdue[:LIST_LIMIT]],
+        len(overdue),
+        help_wanted[:LIST_LIMIT],
+        len(help_wanted),
+        [t for _, t in to_certify[:LIST_LIMIT]],
+        len(to_certify),
+        (len(awaiting), late_requests, dmc),
+    )
+
+
+def digest_message(
+    ev: Evaluation,
+    summaries: list[CycleSummary],
+    office: str,
+    to: str,
+    sheet_url: str,
+    tally: LineTally,
+) -> LineMessage:
+    """The officer's daily digest as a Flex bubble, with a plain alternative text for notifications."""
+    facts = digest_facts(ev, summaries)
+    day = f"{thai_weekday(ev.today)}ที่ {thai_date(ev.today)}"
+    bubble = _bubble(day, office, _body(facts, tally), sheet_url)
+    flex = {"type": "flex", "altText": clip(_alt_text(day, facts, tally), ALT_TEXT_LIMIT), "contents": bubble}
+    return LineMessage("digest", "", to, (digest_step(ev.today),), (flex,))
+
+
+def _body(facts: DigestFacts, tally: LineTally) -> list[dict[str, Any]]:
+    body: list[dict[str, Any]] = []
+    for title, schools, confirmed, overdue, rate in facts.cycles:
+        body += [
+            {"type": "separator", "margin": "lg"},
+            _text(title, weight="bold", margin="lg"),
+            _row("ยืนยันแล้ว", f"{confirmed}/{schools}"),
+            _row("เกินกำหนด", str(overdue), RED if overdue else "#111111"),
+            _row("ส่งตรงเวลา", "-" if rate is None else f"{rate:.0f}%"),
+        ]
+    if body:
+        body = body[1:]  # no line above the first cycle
+    else:
+        body.append(_text("ไม่มีรอบรายงานที่เปิดอยู่", color="#666666", margin="lg"))
+    if facts.overdue:
+        body += _section("เกินกำหนดมากที่สุด", facts.overdue, facts.overdue_total - len(facts.overdue), RED)
+    if facts.help_wanted:
+        body += _section("ขอความช่วยเหลือ", facts.help_wanted, facts.help_total - len(facts.help_wanted))
+    if facts.to_certify:
+        body += _section("รอเขตรับรอง", facts.to_certify, facts.certify_total - len(facts.to_certify))
+    awaiting, late, dmc = facts.gcode
+    if awaiting or dmc:
+        body += [
+            {"type": "separator", "margin": "lg"},
+            _text("คิวคำขอเลข G", weight="bold", margin="lg"),
+            _row("รอเขตตรวจสอบ", str(awaiting)),
+            _row("เกินกำหนดตรวจสอบ", str(late), RED if late else "#111111"),
+            _row("รอโรงเรียนเพิ่มใน DMC", str(dmc)),
+        ]
+    notes = _line_notes(tally)
+    if notes:
+        body += _section("LINE", notes, 0, GREEN)
+    return body
+
+
+def _bubble(day: str, office: str, body: list[dict[str, Any]], sheet_url: str) -> dict[str, Any]:
+    bubble: dict[str, Any] = {
+        "type": "bubble",
+        "size": "mega",
+        "header": {
+            "type": "box",
+            "layout": "vertical",
+            "backgroundColor": GREEN,
+            "contents": [
+                _text("สรุปประจำวัน", weight="bold", color="#FFFFFF", size="lg"),
+                _text(day, color="#FFFFFF", size="xs"),
+                _text(office, color="#FFFFFF", size="xs"),
+            ],
+        },
+        "body": {"type": "box", "layout": "vertical", "contents": body},
+    }
+    if sheet_url.startswith("https://"):
+        button = {
+            "type": "button",
+            "style": "primary",
+            "color": GREEN,
+            "height": "sm",
+            "action": {"type": "uri", "label": "เปิดชีต", "uri": sheet_url},
+        }
+        bubble["footer"] = {"type": "box", "layout": "vertical", "contents": [button]}
+    return bubble
+
+
+def _line_notes(tally: LineTally) -> list[str]:
+    notes = []
+    if tally.sent:
+        notes.append(f"ส่งถึงโรงเรียนทาง LINE {tally.sent} ข้อความ")
+    if tally.held:
+        notes.append(f"พักไว้ {tally.held} ข้อความ: โควตาข้อความของเดือนนี้ไม่พอ (อีเมลยังส่งตามปกติ)")
+    notes += [f"ส่งไม่สำเร็จ: {f}" for f in tally.failed[:LIST_LIMIT]]
+    if len(tally.failed) > LIST_LIMIT:
+        notes.append(f"ส่งไม่สำเร็จอีก {len(tally.failed) - LIST_LIMIT} ข้อความ (ดูแท็บบันทึกการแจ้งเตือน)")
+    return notes
+
+
+def _alt_text(day: str, facts: DigestFacts, tally: LineTally) -> str:
+    parts = [f"สรุปประจำวัน{day}"]
+    parts += [f"{t}: ยืนยัน {c}/{s} เกินกำหนด {o}" for t, s, c, o, _ in facts.cycles]
+    parts.append(f"ขอความช่วยเหลือ {facts.help_total} · รอเขตรับรอง {facts.certify_total}")
+    if tally.held:
+        parts.append(f"LINE พักไว้ {tally.held} ข้อความ (โควตาเต็ม)")
+    return "\n".join(parts)
