@@ -98,6 +98,8 @@ def markdown_summary(result: SyncResult, dry_run: bool = False) -> str:
         f"**อีเมล** ({result.transport}): "
         + (", ".join(f"{k} {n}" for k, n in sorted(counts.items())) or "ไม่มี"),
     ]
+    if result.line is not None:
+        out.append(f"**LINE**: {result.line.summary().removeprefix('LINE: ')}")
     out.append(f"**ปัญหาในข้อมูล**: {len(ev.problems)}")
     if result.mail_error:
         out.append(f"**ส่งอีเมลไม่สำเร็จ**: {result.mail_error}")

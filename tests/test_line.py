@@ -124,10 +124,15 @@ def test_line_settings_are_read_and_checked(write_config: Callable[..., Path], l
 
 
 def test_sync_sends_school_reminders_and_the_digest_once(
-    write_config: Callable[..., Path], line: LineServer, env: None, tmp_path: Path
+    write_config: Callable[..., Path],
+    line: LineServer,
+    env: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     book = office(tmp_path / "workbook.xlsx", schools=6, with_line=4)
     config = line_config(write_config, line)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     result = sync(config)
     assert result.exit_code == 0, result.output
     assert "LINE: accepted 5" in result.output
@@ -155,6 +160,8 @@ def test_sync_sends_school_reminders_and_the_digest_once(
     assert by_to[user_id(1)]["ผลการส่ง"] == "accepted"
     assert by_to[user_id(1)]["Message-ID"] == retry_key(user_id(1), ("DMC-2569-1:overdue-1",))
     assert {r["ช่องทาง"] for r in log_rows(book)} == {"line", "email"}
+    summary = Path(os.environ["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    assert "**LINE**: accepted 5, 1000 left this month before this run" in summary
     # A rerun the same day sends nothing again in LINE (nor by email).
     calls = line.state.push_calls
     again = sync(config)
