@@ -5,7 +5,8 @@
   `x-line-accepted-request-id`; each accepted push costs one message of the month's quota and a push past
   it answers 429 "You have reached your monthly limit."
 - POST /v2/bot/message/reply: one reply per reply token (the webhook's answers).
-- GET /v2/bot/message/quota, /v2/bot/message/quota/consumption, /v2/bot/info.
+- GET /v2/bot/message/quota, /v2/bot/message/quota/consumption, /v2/bot/info, a group's member count
+  (a push into a group costs one message per member).
 - Bearer token checked on every call (401 in LINE's shape); scripted faults: 429, 500, or an answer held
   until the test releases it (so a client can be killed after LINE accepted and before it heard back).
 
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from collections import deque
@@ -138,6 +140,7 @@ class LineState:
     token: str = "test-channel-token"
     quota: int | None = 1000  # None: the plan has no limit
     used: int = 0
+    group_members: int = 1  # what a push into any group costs: LINE counts each member
     accepted: dict[str, str] = field(default_factory=dict)  # retry key → request id
     deliveries: list[Delivery] = field(default_factory=list)
     replies: list[dict[str, Any]] = field(default_factory=list)
@@ -209,6 +212,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"type": "none"} if q is None else {"type": "limited", "value": q})
         elif self.path == "/v2/bot/message/quota/consumption":
             self._send(200, {"totalUsage": state.used})
+        elif re.fullmatch(r"/v2/bot/group/C[0-9a-f]{32}/members/count", self.path):
+            self._send(200, {"count": state.group_members})
         else:
             self._send(404, _error_body("Not found"))
 
@@ -260,10 +265,14 @@ class _Handler(BaseHTTPRequestHandler):
             if state.quota is not None and state.used >= state.quota:
                 self._send(429, _error_body("You have reached your monthly limit."))
                 return
+            cost = state.group_members if body["to"].startswith("C") else 1
+            if state.quota is not None and state.used + cost > state.quota:
+                self._send(429, _error_body("You have reached your monthly limit."))
+                return
             request_id = str(uuid.uuid4())
             if key is not None:
                 state.accepted[key] = request_id
-            state.used += 1
+            state.used += cost
             state.deliveries.append(Delivery(body["to"], body["messages"], key or "", request_id))
         if fault == "hold":
             # Accepted, and the answer waits: a client killed now never learns it was delivered.

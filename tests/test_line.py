@@ -645,3 +645,15 @@ def test_a_big_offices_digest_stays_short_and_within_lines_limits(
     assert len(flat.encode()) < 30_000 and len(flex["altText"]) <= 1500  # LINE's limits for a Flex message
     assert "และอีก 295 รายการในชีต" in flat and "0/300" in flat
     assert flex["altText"].startswith("สรุปประจำวันพฤหัสบดีที่ 11 มิถุนายน 2569")
+
+
+def test_a_digest_into_a_group_costs_one_message_per_member(
+    write_config: Callable[..., Path], line: LineServer, env: None, tmp_path: Path
+) -> None:
+    office(tmp_path / "workbook.xlsx", schools=5, with_line=5)
+    line.state.quota, line.state.used, line.state.group_members = 100, 84, 12  # 16 left: 5 + 12 do not fit
+    result = sync(line_config(write_config, line))
+    assert result.exit_code == 0, result.output
+    assert "held for the quota 5" in result.output
+    assert [d.to for d in line.state.deliveries] == [OFFICER_GROUP] and line.state.used == 96
+    assert any(path.endswith("/members/count") for _, path in line.state.requests)

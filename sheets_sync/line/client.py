@@ -145,6 +145,21 @@ class LineClient:
         )
         return max(0, int(limit) - int(used.total_usage))
 
+    def recipients(self, to: str) -> int:
+        """How many messages of the quota one push to `to` costs: LINE counts a group or room once per
+        member (GET /v2/bot/group/{id}/members/count); 1 for a user, or when LINE will not say."""
+        if not to.startswith(("C", "R")):
+            return 1
+        self.calls += 1
+        try:
+            if to.startswith("C"):
+                resp = self.api.get_group_member_count(to, _request_timeout=self.timeout)
+            else:
+                resp = self.api.get_room_member_count(to, _request_timeout=self.timeout)
+        except (ApiException, urllib3.exceptions.HTTPError):
+            return 1
+        return max(1, int(resp.count))
+
     def push(self, message: LineMessage, budget: RetryBudget) -> Push:
         """One push with its retry key, retried on 429 and 5xx while the budget allows.
 

@@ -140,7 +140,10 @@ def send_line(
         return run
     try:
         run.remaining = client.remaining()
-        needed = len(schools) + int(digest_wanted)
+        digest_cost = (
+            client.recipients(settings.officer_to) if digest_wanted and run.remaining is not None else 0
+        )
+        needed = len(schools) + digest_cost
         if run.remaining is not None and needed > run.remaining:
             echo(
                 f"LINE: {needed} messages today but {run.remaining} left this month: "
