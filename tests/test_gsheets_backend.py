@@ -683,7 +683,8 @@ def test_status_colors_and_officer_protections(server: SheetsApiServer, tmp_path
     protected = server.protected_ranges(sid, DMC)
     assert protected and all(p["description"].startswith("sheets-sync: ") for p in protected)
     for p in protected:
-        assert sorted(p["editors"]["users"]) == sorted([wb.OFFICER_EMAIL, SERVICE_ACCOUNT])
+        # as Google reads them back: the two the sync asked for, and the spreadsheet's owner
+        assert sorted(p["editors"]["users"]) == sorted([wb.OFFICER_EMAIL, SERVICE_ACCOUNT, server.owner])
     covered = {
         c for p in protected for c in range(p["range"]["startColumnIndex"], p["range"]["endColumnIndex"])
     }
