@@ -20,6 +20,7 @@ from sheets_sync.config import Config
 from tests import workbooks as wb
 from tests.sheets_api import SheetsApiServer
 from tests.sheets_fixtures import (
+    CYCLES_TAB,
     DMC,
     LOG_TAB,
     SCHOOLS_TAB,
@@ -283,3 +284,13 @@ def test_doctor_reports_the_cell_count(server: SheetsApiServer, tmp_path: Path) 
     line = next(x for x in result.output.splitlines() if " cells:" in x)
     assert line.startswith("WARN cells:") and "delete empty rows" in line
     json.dumps(line)
+
+
+def test_new_year_grows_a_full_cycles_tab(server: SheetsApiServer, tmp_path: Path) -> None:
+    sid, config = office(server, tmp_path, 2, dmc=False)
+    used = len(server.values(sid, CYCLES_TAB))
+    server.set_sheet_properties(sid, CYCLES_TAB, gridProperties={"rowCount": used})
+    result = CliRunner().invoke(cli, ["new-year", "2570", "--config", str(config.source)])
+    assert result.exit_code == 0, result.output
+    assert len(server.values(sid, CYCLES_TAB)) == used + 5
+    assert server.sheet_properties(sid, CYCLES_TAB)["gridProperties"]["rowCount"] >= used + 5
