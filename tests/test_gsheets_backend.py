@@ -161,7 +161,12 @@ def test_init_sync_and_doctor_through_the_cli(server: SheetsApiServer, tmp_path:
     doctor = invoke("doctor", "--config", str(config))
     assert doctor.exit_code == 0, doctor.output
     lines = doctor.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["ok   config", "ok   workbook", "ok   mail"]
+    assert [line.split(":")[0] for line in lines] == [
+        "ok   config",
+        "ok   workbook",
+        "ok   cells",
+        "ok   mail",
+    ]
     assert f"gsheets {sid}: 4 schools, 1 cycles" in lines[1]
 
 

@@ -341,7 +341,7 @@ class GsheetsBackend:
                 total += int(grid.get("rowCount", 0)) * int(grid.get("columnCount", 0))
         return total
 
-    def _check_cells(self, grow: list[dict[str, Any]]) -> None:
+    def _check_cells(self) -> None:
         """Refuse, with what to do, growth that would pass Google's limit of cells (the local view of the
         grids already holds the growth)."""
         if self.cell_count() > CELL_LIMIT:
@@ -394,6 +394,7 @@ class GsheetsBackend:
         requests_ = self._structure(plan)
         if requests_:
             self.echo(f"updating the sheet's structure ({len(requests_)} changes)")
+            self._check_cells()
         lock = self._locking and plan.run_lock
         if lock:
             # The lock first: a structure sent in parts changes nothing before the lock is held.
@@ -793,7 +794,7 @@ class GsheetsBackend:
         if plan.summary is not None:
             data.append(self._summary_values(plan.summary))
         if self._grow:
-            self._check_cells(self._grow)
+            self._check_cells()
             self._batch_update(self._grow)
             self._grow = []
         if self._lock_held:
