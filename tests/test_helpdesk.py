@@ -1,6 +1,6 @@
 """The help desk's life on both backends: a school asks, the officer answers in the sheet, the answer
 reaches the school once (again when changed), the officer closes it, the report counts it; and the digest
-that stays quiet on a day when nothing changed (DESIGN.md, Reminders)."""
+that stays quiet on a day when nothing changed (docs/design.md, Reminders)."""
 
 from __future__ import annotations
 

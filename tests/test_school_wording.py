@@ -1,6 +1,6 @@
 """What a school reads: the portal and the cycle's note in each section, a subject that starts with what is
 asked, an official Thai letter signed with the officer's own ครับ or ค่ะ, where to answer on a local
-workbook, and problem lines with no English in them (DESIGN.md, Reminders)."""
+workbook, and problem lines with no English in them (docs/design.md, Reminders)."""
 
 from __future__ import annotations
 
