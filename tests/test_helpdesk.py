@@ -16,10 +16,12 @@ from typing import cast
 import pytest
 
 from sheets_sync.helpdesk import HelpRequest, help_counts, help_request
+from sheets_sync.mail.outbox import OutboxTransport
+from sheets_sync.mail.transport import Delivery
 from sheets_sync.model import CycleEntry
 from sheets_sync.report import build
 from sheets_sync.summary import summarize
-from sheets_sync.sync import SyncResult
+from sheets_sync.sync import SyncResult, run_sync
 from tests import workbooks as wb
 from tests.sheets_api import SheetsApiServer
 from tests.sheets_fixtures import (
@@ -260,3 +262,28 @@ def test_the_digest_remembers_what_it_showed_only_when_it_needs_to(tmp_path: Pat
     # The first digest after the switch has nothing to compare with: it goes out, and remembers.
     [changes] = [m.items for m in office.sync(D(2026, 5, 26)).messages if m.kind == "digest"]
     assert changes[0] == "digest:2026-05-26" and re.fullmatch(r"digest-state:[0-9a-f]{16}", changes[1])
+
+
+class RefusingOutbox(OutboxTransport):
+    """The outbox, except that the mail server refuses every school's message for now."""
+
+    def send(self, message: EmailMessage) -> Delivery:
+        if message["X-Sheets-Sync-School"]:
+            return Delivery("temp_failed", "451 4.3.0 try again later")
+        return super().send(message)
+
+
+def test_a_quiet_day_still_tells_the_officer_of_a_failed_message(tmp_path: Path) -> None:
+    office = XlsxOffice(tmp_path)
+    office.config = replace(office.config, email=replace(office.config.email, digest="changes"))
+    office.build(office_tabs(2, cycle_rows={DMC: [ticked(S1), ticked(S2)]}))
+    assert digest_sent(office.sync(D(2026, 6, 4)))  # due soon: a change
+    assert not digest_sent(office.sync(D(2026, 6, 5)))
+    day = D(2026, 6, 8)  # the 3-days-before reminders are due, and fail
+    result = run_sync(
+        office.config, office.backend(), RefusingOutbox(office.config.email.outbox_dir, day), day
+    )
+    assert not result.evaluation.digest_due  # a quiet day by the rule
+    assert [m.result for m in result.messages if m.kind != "digest"] == ["temp_failed", "temp_failed"]
+    [digest] = sent(office, day).values()
+    assert "ส่งไม่สำเร็จชั่วคราว จะส่งใหม่ในการรันครั้งถัดไป (รายละเอียด: 451 4.3.0 try again later)" in text_of(digest)
