@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from sheets_sync.cells import Cell
 from sheets_sync.config import Config
+from sheets_sync.digest_rule import digest_state, digest_wanted, last_digest_state, waiting_for_officer
 from sheets_sync.errors import WorkbookError
+from sheets_sync.helpdesk import NO_REQUEST, HelpReply, HelpRequest, help_request, reply_for
 from sheets_sync.line.settings import LINE
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
 from sheets_sync.parse import parse_cycle_entries, parse_cycles, parse_gcode, parse_log, parse_schools
@@ -47,6 +49,7 @@ class EntryResult:
     status: CycleStatus
     problems: list[Problem]
     entry: CycleEntry | None = None
+    help: HelpRequest = NO_REQUEST
 
 
 @dataclass
@@ -87,9 +90,14 @@ class Evaluation:
     reminders: list[SchoolReminder]
     digest_due: bool
     existing_tabs: list[str]
-    # The same decision for LINE, from the log's `line` lines: schools with a line_id, and the digest.
+    # A sending day with no digest yet: a digest may still go out, to report today's failed messages.
+    digest_sendable: bool = False
+    # What the digest shows, as remembered in the log (digest_rule).
+    digest_state: str = ""
+    # The same decisions for LINE, from the log's `line` lines: schools with a line_id, and the digest.
     line_reminders: list[SchoolReminder] = field(default_factory=list)
     line_digest_due: bool = False
+    line_digest_sendable: bool = False
 
     @property
     def schools_by_code(self) -> dict[str, School]:
@@ -179,6 +187,17 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
         if config.line.schools
         else []
     )
+    problems = sorted(set(problems), key=lambda p: (p.tab, p.row, p.column, p.message))
+    state = digest_state(cycle_results, requests, problems)
+    waiting = waiting_for_officer(cycle_results, requests)
+    sendable = digest_due(memory, today, days)
+    wanted = digest_wanted(
+        config.email.digest, state, last_digest_state([r for r in log if r.channel != LINE]), waiting
+    )
+    line_sendable = bool(config.line.officer_to) and digest_due(line_memory, today, days)
+    line_wanted = digest_wanted(
+        config.email.digest, state, last_digest_state([r for r in log if r.channel == LINE]), waiting
+    )
 
     return Evaluation(
         today=today,
@@ -191,12 +210,15 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
         gcode_processed=gcode_processed,
         log_tab_exists=log_table is not None,
         log=log,
-        problems=sorted(set(problems), key=lambda p: (p.tab, p.row, p.column, p.message)),
+        problems=problems,
         reminders=reminders,
-        digest_due=digest_due(memory, today, days),
+        digest_due=sendable and wanted,
         existing_tabs=list(snapshot),
+        digest_sendable=sendable,
+        digest_state=state,
         line_reminders=line_reminders,
-        line_digest_due=bool(config.line.officer_to) and digest_due(line_memory, today, days),
+        line_digest_due=line_sendable and line_wanted,
+        line_digest_sendable=line_sendable,
     )
 
 
@@ -233,7 +255,16 @@ def _evaluate_cycle(
             status = cycle_status(cycle, entry, today, before_days, school_active=active)
             problems = validate_entry(table.name, entry, by_code, labels)
             result.entries.append(
-                EntryResult(entry.school_code, entry.occurrence, entry.row, school, status, problems, entry)
+                EntryResult(
+                    entry.school_code,
+                    entry.occurrence,
+                    entry.row,
+                    school,
+                    status,
+                    problems,
+                    entry,
+                    help_request(entry, today),
+                )
             )
             present.add(entry.school_code)
     for school in schools:
@@ -275,12 +306,19 @@ def _decide(
     reachable: Callable[[School], bool],
 ) -> list[SchoolReminder]:
     owed: dict[str, list[Owed]] = {}
+    replies: dict[str, list[HelpReply]] = {}
     for cr in cycle_results:
         if not cr.processed:
             continue
         for e in cr.entries:
-            if e.occurrence == 0 and e.school is not None and e.status.owes:
+            if e.occurrence or e.school is None:
+                continue
+            if e.status.owes:
                 owed.setdefault(e.school_code, []).append(Owed(cr.cycle, e.status, e.row or 0, cr.tab))
+            question = e.entry.school_note if e.entry is not None else ""
+            reply = reply_for(cr.cycle, e.help, question) if e.status.key != "inactive" else None
+            if reply is not None:
+                replies.setdefault(e.school_code, []).append(reply)
     waiting: dict[str, list[OwedRequest]] = {}
     for r in requests:
         if r.status.school_owes:
@@ -302,6 +340,7 @@ def _decide(
             config.reminders,
             config.gcode,
             days,
+            replies.get(school.code, ()),
         )
         if reminder is not None:
             reminders.append(reminder)

@@ -145,7 +145,7 @@ def test_sync_sends_school_reminders_and_the_digest_once(
     text = school["text"]
     assert "โรงเรียนบ้านทดสอบ1 (1001000001)" in text
     assert "เกินกำหนด 1 วัน (กำหนดส่ง 10 มิถุนายน 2569)" in text
-    assert "https://portal.bopp-obec.info/" in text
+    assert f"ระบบ DMC: {load_config(config).portal_url('DMC')}" in text  # [systems.DMC] portal_url
     assert "แท็บ DMC-2569-1 แถว 2" in text
     digest = pushes_to(line, OFFICER_GROUP)[0].messages[0]
     assert digest["type"] == "flex" and digest["contents"]["type"] == "bubble"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sheets_sync.digest_rule import STATE_PREFIX
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.line.messages import ALT_TEXT_LIMIT, LineMessage, LineTally, clip, guard
 from sheets_sync.reminders import digest_step
@@ -120,7 +121,11 @@ def digest_message(
     day = f"{thai_weekday(ev.today)}ที่ {thai_date(ev.today)}"
     bubble = _bubble(day, office, _body(facts, tally), sheet_url)
     flex = {"type": "flex", "altText": clip(_alt_text(day, facts, tally), ALT_TEXT_LIMIT), "contents": bubble}
-    return LineMessage("digest", "", to, (digest_step(ev.today),), (flex,))
+    step = digest_step(ev.today)
+    # The picture's fingerprint is remembered with the digest (digest_rule), but is not its identity: a
+    # rerun the same day is the same digest for LINE's retry key.
+    items = (step, f"{STATE_PREFIX}{ev.digest_state}") if ev.digest_state else (step,)
+    return LineMessage("digest", "", to, items, (flex,), identity=(step,))
 
 
 def _body(facts: DigestFacts, tally: LineTally) -> list[dict[str, Any]]:

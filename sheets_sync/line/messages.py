@@ -6,7 +6,6 @@ person typed goes through `guard` first, the same personal-data guard as email.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,12 +16,7 @@ from sheets_sync.reminders import SchoolReminder
 from sheets_sync.thaidates import thai_date
 
 RowLink = Callable[[str, int], str]
-# Where each system is reported, for the school's message (the official portals of OBEC).
-PORTALS = {
-    "DMC": "https://portal.bopp-obec.info/",
-    "B-OBEC": "https://bobec.bopp-obec.info/",
-    "EMIS": "https://data.bopp-obec.info/emis/",
-}
+Portal = Callable[[str], str]  # a system's name → where its work is done ("" when unknown)
 # LINE's limits: a text message's text, a Flex message's alternative text.
 TEXT_LIMIT = 5000
 ALT_TEXT_LIMIT = 1500
@@ -49,10 +43,12 @@ class LineMessage:
     to: str
     items: tuple[str, ...]
     messages: tuple[dict[str, Any], ...]
+    # What makes the message this one, for its retry key (default: its items).
+    identity: tuple[str, ...] = ()
 
     @property
     def retry_key(self) -> str:
-        return retry_key(self.to, self.items)
+        return retry_key(self.to, self.identity or self.items)
 
     def request(self) -> dict[str, Any]:
         """The push request body."""
@@ -73,7 +69,7 @@ def clip(text: str, limit: int) -> str:
 
 
 def school_message(
-    reminder: SchoolReminder, office: str, contact: str, row_link: RowLink, today: dt.date
+    reminder: SchoolReminder, office: str, contact: str, row_link: RowLink, portal: Portal
 ) -> LineMessage:
     """A school's day's reminder as one text message: what is owed, by when, where, and its row."""
     school = reminder.school
@@ -90,9 +86,9 @@ def school_message(
         lines.append(f"{mark} {cycle.display_title}: {when}")
         if cycle.note:
             lines.append(f"  หมายเหตุ: {guard(cycle.note)}")
-        portal = PORTALS.get(cycle.system)
-        if portal:
-            lines.append(f"  ระบบ {cycle.system}: {portal}")
+        url = portal(cycle.system)
+        if url:
+            lines.append(f"  ระบบ {cycle.system}: {url}")
         link = row_link(owed.tab or cycle.cycle_id, owed.row) if owed.row else ""
         if link:
             lines.append(f"  แถวของโรงเรียน: {link}")
@@ -100,6 +96,8 @@ def school_message(
         g = r.request.g_code
         number = f" (เลข G ลงท้าย {g[-4:]})" if len(g) >= 4 else ""
         lines.append(f"• คำขอเลข G {r.request.request_id}{number}: เพิ่มนักเรียนใน DMC")
+    for reply in reminder.replies:
+        lines.append(f"คำตอบจากเขต ({reply.cycle.display_title}): {guard(reply.text)}")
     lines.append("ติ๊กช่องในชีตเมื่อส่งและยืนยันข้อมูลแล้ว")
     if contact:
         lines.append(f"สอบถาม: {contact}")

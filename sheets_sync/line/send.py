@@ -131,13 +131,15 @@ def send_line(
     settings = config.line
     contact = config.reply_to
     schools = [
-        school_message(r, config.office.name, contact, row_link, ev.today)
+        school_message(r, config.office.name, contact, row_link, config.portal_url)
         for r in ev.line_reminders
         if settings.schools
     ]
     digest_wanted = bool(settings.officer_to) and ev.line_digest_due
     if not schools and not digest_wanted:
         return run
+    # A quiet day's digest stays home, unless it has held or failed messages to report (as for email).
+    digest_possible = bool(settings.officer_to) and ev.line_digest_sendable
     try:
         run.remaining = client.remaining()
         digest_cost = (
@@ -156,7 +158,7 @@ def send_line(
             except QuotaReached:
                 run.held += len(schools) - n
                 break
-        if digest_wanted:
+        if digest_wanted or (digest_possible and (run.held or any(not o.delivered for o in run.outcomes))):
             tally = LineTally(
                 sent=sum(1 for o in run.outcomes if o.delivered),
                 held=run.held,
