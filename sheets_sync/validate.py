@@ -26,6 +26,9 @@ _PLAIN_ADDRESS = re.compile(
 )
 
 
+NO_CONTACT_EMAIL = "ไม่มีอีเมลผู้รับผิดชอบ จึงส่งแจ้งเตือนไม่ได้"
+
+
 def plain_address(address: str) -> bool:
     """An address of the everyday shape that email-validator accepts: recognized in about a microsecond,
     where the validator takes ~130 (a national workbook has some 60,000 addresses). Anything else, and every
@@ -77,7 +80,7 @@ def validate_schools(tab: str, schools: list[School], labels: dict[str, str]) ->
             if "\n" in value or "\r" in value:
                 problems.append(Problem(tab, s.row, labels[key], f"{what}ต้องอยู่ในบรรทัดเดียว"))
         if s.active and not s.contact_emails:
-            problems.append(Problem(tab, s.row, labels["contact_email"], "ไม่มีอีเมลผู้รับผิดชอบ จึงส่งแจ้งเตือนไม่ได้"))
+            problems.append(Problem(tab, s.row, labels["contact_email"], NO_CONTACT_EMAIL))
         for key, addresses in (("contact_email", s.contact_emails), ("director_email", s.director_emails)):
             for address in addresses:
                 message = email_problem(address)

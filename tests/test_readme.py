@@ -19,6 +19,7 @@ ORDER = [
     "demo",
     "init",
     "import-schools",
+    "share-list",
     "new-year",
     "sync",
     "status",
