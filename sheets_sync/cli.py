@@ -416,7 +416,10 @@ def demo(ctx: Context, folder: Path, fresh: bool) -> None:
 @cli.command(short_help="A report for the director (HTML, Markdown or JSON).")
 @today_option
 @click.option(
-    "--cycle", "cycle_id", help="Cycle id to report on, or 'all' (default: the cycle opened most recently)."
+    "--cycle",
+    "cycle_id",
+    help="Cycle id to report on, or 'all' for every cycle that has opened (default: every open cycle, "
+    "most urgent first).",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
