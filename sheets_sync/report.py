@@ -51,9 +51,9 @@ def is_open(cs: CycleSummary, today: dt.date) -> bool:
 
 
 def urgency(cs: CycleSummary) -> tuple[int, dt.date, str]:
-    """Cycles with overdue schools first, then by deadline, earliest first."""
+    """Cycles with the most overdue schools first; then (none overdue) the nearest deadline first."""
     cycle = cs.result.cycle
-    return (0 if cs.total.by_status["overdue"] else 1, cycle.due_on, cycle.cycle_id)
+    return (-cs.total.by_status["overdue"], cycle.due_on, cycle.cycle_id)
 
 
 def pick(summaries: list[CycleSummary], cycle_id: str | None, today: dt.date) -> list[CycleSummary]:

@@ -198,3 +198,11 @@ def test_counts_per_network_beside_per_district(tmp_path: Path) -> None:
     assert "<h3>สถานะรายกลุ่มเครือข่าย</h3>" in html
     for network, counts in cycle["networks"].items():
         assert f'<tr><td>{network}</td><td class="num">{counts["schools"]}</td>' in html
+
+
+def test_more_overdue_schools_come_first(tmp_path: Path) -> None:
+    config = demo(tmp_path)
+    data = json.loads(run("report", "--format", "json", "--config", config, "--today", DAY))
+    order = [(c["cycle_id"], c["by_status"]["overdue"]) for c in data["cycles"]]
+    # 16 late on round 2 (due yesterday) before 2 on round 1 and 2 on EMIS (the earlier deadline first), then 1.
+    assert order == [("DMC-2569-2", 16), ("DMC-2569-1", 2), ("EMIS-2569", 2), ("B-OBEC-2569", 1)]
