@@ -833,6 +833,20 @@ def test_the_cli_end_to_end_against_a_server_process(tmp_path: Path) -> None:
         again = run("init")
         assert again.returncode == 0, again.stderr
         assert run("new-year", "2569").returncode == 1
+        # A list as Thai Excel saves it, then the addresses to paste into the Share dialog.
+        thai = run("import-schools", str(REPO / "tests" / "school_lists" / "schools-excel-cp874.csv"))
+        assert (thai.returncode, thai.stdout) == (0, "added 3, updated 0, unchanged 0, skipped 0\n"), (
+            thai.stderr
+        )
+        assert "read schools-excel-cp874.csv: Windows-874 (TIS-620)" in thai.stderr
+        shared = run("share-list")
+        assert shared.returncode == 0, shared.stderr
+        assert shared.stdout == (
+            ", ".join(f"s{wb.school_code(n)}@school.example" for n in range(1, 4))
+            + ", nongbua@school.example, wadpa@school.example\n"
+        )
+        # Imported without an email (row 7 of the schools tab): a problem until one is typed.
+        assert run("validate").stdout == "โรงเรียน!แถว 7 [อีเมลผู้รับผิดชอบ]: ไม่มีอีเมลผู้รับผิดชอบ จึงส่งแจ้งเตือนไม่ได้\n"
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -222,3 +222,20 @@ def test_share_list_prints_each_active_schools_addresses_once(runner: CliRunner,
     result = invoke(runner, "share-list", "--config", str(config_path))
     assert (result.exit_code, result.stdout) == (0, "a@school.example, b@school.example, c@school.example\n")
     assert result.stderr == "3 addresses of 4 active schools\n"
+
+
+@pytest.mark.parametrize("typed", ["'1042520040", "  '1042520040 ", "’1042520040", "'๑๐๔๒๕๒๐๐๔๐"])
+def test_excels_text_apostrophe_and_spaces_are_stripped_from_codes(
+    runner: CliRunner, office: Path, typed: str
+) -> None:
+    source = office.parent / "list.csv"
+    source.write_text(
+        f"รหัสโรงเรียน,ชื่อโรงเรียน,อีเมล\n{typed},โรงเรียนอัญประกาศ,q@school.example\n", encoding="utf-8"
+    )
+    result = invoke(runner, "import-schools", str(source), "--config", str(office), "-q")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        "added 1, updated 0, unchanged 0, skipped 0\n",
+        "",
+    )
+    assert schools(office)["1042520040"]["ชื่อโรงเรียน"] == "โรงเรียนอัญประกาศ"
