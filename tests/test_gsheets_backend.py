@@ -850,3 +850,28 @@ def test_the_cli_end_to_end_against_a_server_process(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_date_columns_the_sync_writes_are_dates_with_the_month_spelled(
+    server: SheetsApiServer, tmp_path: Path
+) -> None:
+    # Google Sheets' patterns have no Buddhist calendar: the month shows in the sheet's language (Thai for
+    # the locale Thailand), the year in CE. The cells stay dates (serial numbers).
+    sid, config = make_office(server, tmp_path, 6)  # the sync makes the cycle tab
+    sync(config, gsheets_backend(config), DAY)
+    sheet = next(
+        s for s in server.metadata(sid, include_grid_data=True)["sheets"] if s["properties"]["title"] == DMC
+    )
+    header = [
+        c.get("userEnteredValue", {}).get("stringValue") for c in sheet["data"][0]["rowData"][0]["values"]
+    ]
+    for label in ("ส่งเมื่อ", "ยืนยันเมื่อ", "แจ้งเตือนล่าสุด"):
+        col = header.index(label)
+        formats = {
+            json.dumps(row["values"][col].get("userEnteredFormat", {}).get("numberFormat"))
+            for row in sheet["data"][0]["rowData"][1:6]
+            if col < len(row.get("values", []))
+        }
+        assert formats == {json.dumps({"type": "DATE", "pattern": "d mmm yyyy"})}, label
+    reminded = header.index("แจ้งเตือนล่าสุด")
+    assert all(isinstance(server.cell(sid, DMC, f"{chr(65 + reminded)}{r}"), int) for r in range(2, 8))
