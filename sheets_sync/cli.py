@@ -190,11 +190,16 @@ def import_schools(ctx: Context, file: Path, dry_run: bool) -> None:
             backend.commit()
     if result.unused:
         names = ", ".join(repr(n) for n in result.unused)
-        click.echo(f"not imported: column {names}; the columns it knows: {known_columns()}", err=True)
+        click.echo(
+            f"not imported: column {names}; the columns it knows (label (key): other names):", err=True
+        )
+        for line in known_columns():
+            click.echo(f"  {line}", err=True)
     for p in result.problems:
         click.echo(f"skipped: {p}", err=True)
+    imported = "would be imported" if dry_run else "imported"
     for p in result.no_email:
-        click.echo(f"imported without email: {p.tab}!แถว {p.row}: marked ยังไม่มีอีเมล in tab "
+        click.echo(f"no email: {p.tab}!แถว {p.row} {imported} with ยังไม่มีอีเมล in tab "
                    f"{ctx.config.tabs.schools!r}; type the address there", err=True)  # fmt: skip
     if dry_run:
         for change in result.changes:

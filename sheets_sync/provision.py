@@ -113,7 +113,7 @@ def import_plan(
         if col.key != "contact_email":
             raise SheetsSyncError(
                 f"{source}: column {col.label!r} ({col.key}) not found in the header row; "
-                f"known columns: {known_columns()}"
+                f"name it one of: {', '.join((col.label, col.key, *col.aliases))}"
             )
     schools, problems = parse_schools(incoming)
     labels = {c.key: incoming.label(c.key) for c in SCHOOLS.columns}
@@ -201,9 +201,11 @@ def unused_headers(table: Table) -> list[str]:
     return [str(v).strip() for i, v in enumerate(header) if i not in used and cells.text(v)]
 
 
-def known_columns() -> str:
-    """The schools tab's columns as the import knows them, with their other names."""
-    return "; ".join(" / ".join((c.label, c.key, *c.aliases)) for c in SCHOOLS.columns)
+def known_columns() -> list[str]:
+    """The schools tab's columns as the import knows them, one line each: label (key): other names."""
+    return [
+        f"{c.label} ({c.key})" + (f": {', '.join(c.aliases)}" if c.aliases else "") for c in SCHOOLS.columns
+    ]
 
 
 def _import_value(key: str, value: Cell) -> Cell:

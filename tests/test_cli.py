@@ -538,7 +538,7 @@ def test_import_schools_upserts_by_code(runner: CliRunner, office: Path) -> None
     assert result.stderr == (
         "read schools.csv: UTF-8 (with BOM)\n"
         "skipped: schools.csv!แถว 6 [รหัสโรงเรียน]: รหัส '12345' ต้องเป็นตัวเลข 10 หลัก\n"
-        "imported without email: schools.csv!แถว 7: marked ยังไม่มีอีเมล in tab 'โรงเรียน'; type the address there\n"
+        "no email: schools.csv!แถว 7 imported with ยังไม่มีอีเมล in tab 'โรงเรียน'; type the address there\n"
     )
     rows = wb.rows_by(path, "โรงเรียน", "รหัสโรงเรียน")
     assert list(rows) == [S1, S2, S3, S4, "1003000005", "1003000006", "1003000008"]
@@ -595,7 +595,8 @@ def test_import_schools_with_english_headers_from_xlsx(runner: CliRunner, office
     ("name", "content", "message"),
     [
         ("schools.csv", "ชื่อโรงเรียน,อีเมลผู้รับผิดชอบ\nก,a@b.example\n".encode(),
-         "Error: schools.csv: column 'รหัสโรงเรียน' (school_code) not found in the header row; known columns: "),
+         "Error: schools.csv: column 'รหัสโรงเรียน' (school_code) not found in the header row; name it one of: "
+         "รหัสโรงเรียน, school_code, รหัสโรงเรียน 10 หลัก, "),
         ("schools.csv", b"\x81\x82,\xdb\xdc\xdd\n",
          "Error: {path}: not text in UTF-8, UTF-16 or Windows-874 (TIS-620); save it from Excel as "
          "'CSV UTF-8' or as .xlsx and try again\n"),

@@ -70,20 +70,28 @@ def test_a_windows_874_csv_from_thai_excel(runner: CliRunner, office: Path) -> N
     # A row with no email yet is imported, and its row says so.
     assert khok["อีเมลผู้รับผิดชอบ"] == "ยังไม่มีอีเมล"
     assert (
-        "imported without email: schools-excel-cp874.csv!แถว 4: marked ยังไม่มีอีเมล in tab 'โรงเรียน'; "
+        "no email: schools-excel-cp874.csv!แถว 4 imported with ยังไม่มีอีเมล in tab 'โรงเรียน'; "
         "type the address there"
     ) in lines
 
 
 def test_every_unused_column_is_named_with_the_known_columns(runner: CliRunner, office: Path) -> None:
-    result = imported(runner, office, "schools-excel-cp874.csv")
-    unused = [ln for ln in result.stderr.splitlines() if ln.startswith("not imported")]
-    assert len(unused) == 1
-    assert unused[0].startswith(
-        "not imported: column 'ขนาดโรงเรียน'; the columns it knows: รหัสโรงเรียน / school_code"
-    )
-    for label in ("อีเมลผู้บริหาร / director_email", "อีเมลผู้อำนวยการ", "เบอร์โทรศัพท์", "ใช้งาน / active"):
-        assert label in unused[0]
+    result = imported(runner, office, "schools-excel-cp874.csv", "--dry-run")
+    lines = result.stderr.splitlines()
+    at = lines.index("not imported: column 'ขนาดโรงเรียน'; the columns it knows (label (key): other names):")
+    known = lines[at + 1 : at + 10]
+    assert [ln.split(" (")[0].strip() for ln in known] == [
+        "รหัสโรงเรียน", "ชื่อโรงเรียน", "อำเภอ", "กลุ่มเครือข่าย", "ผู้รับผิดชอบข้อมูล", "อีเมลผู้รับผิดชอบ",
+        "อีเมลผู้บริหาร", "โทรศัพท์", "ใช้งาน",
+    ]  # fmt: skip
+    assert known[0].startswith("  รหัสโรงเรียน (school_code): รหัสโรงเรียน 10 หลัก, ")
+    assert "อีเมลผู้อำนวยการ" in known[6] and "เบอร์โทรศัพท์" in known[7]
+    assert lines[at + 10].startswith("no email: ")
+    assert "would be imported with ยังไม่มีอีเมล" in lines[at + 10]  # a dry run says so
+    two = office.parent / "two.csv"
+    two.write_text("รหัสโรงเรียน,หมายเหตุ,ชื่อโรงเรียน,,ขนาด\n1042520050,x,ก,,ใหญ่\n", encoding="utf-8")
+    result = invoke(runner, "import-schools", str(two), "--config", str(office), "-q")
+    assert result.stderr.splitlines()[0].startswith("not imported: column 'หมายเหตุ', 'ขนาด'; ")
 
 
 def test_a_utf16_unicode_text_file_from_excel(runner: CliRunner, office: Path) -> None:
