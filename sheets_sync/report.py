@@ -8,6 +8,7 @@ from typing import Any
 
 from sheets_sync.errors import SheetsSyncError
 from sheets_sync.evaluate import Evaluation
+from sheets_sync.helpdesk import HelpCounts, help_counts
 from sheets_sync.mail.render import _environment, safe_note
 from sheets_sync.schema import CYCLE_STATUSES, GCODE_STATUSES
 from sheets_sync.summary import Counts, CycleSummary, status_data
@@ -27,6 +28,7 @@ class CycleReport:
     district_svg: str = ""
     curve_svg: str = ""
     network_svg: str = ""
+    help_desk: HelpCounts = field(default_factory=HelpCounts)
 
 
 @dataclass
@@ -110,7 +112,7 @@ def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = 
                 "note": safe_note(e.entry.school_note if e.entry else ""),
             }
             for e in entries
-            if e.status.needs_help and e.status.key not in ("certified", "inactive") and e.school is not None
+            if e.help.open and e.status.key != "inactive" and e.school is not None
         ]
         seen = sorted(e.status.confirmed_seen for e in entries if e.status.confirmed_seen is not None)
         confirmations: list[tuple[dt.date, int]] = []
@@ -136,6 +138,7 @@ def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = 
                 stacked_bars(_group_rows(cs.networks), bar_statuses, "สถานะรายกลุ่มเครือข่าย")
                 if cs.networks
                 else "",
+                help_counts(e.help for e in entries),
             )
         )
     queue = [
@@ -163,6 +166,7 @@ def to_json(report: Report) -> dict[str, Any]:
     for cycle_data, cr in zip(data["cycles"], report.cycles, strict=True):
         cycle_data["late_schools"] = cr.late
         cycle_data["help_requests"] = cr.help_wanted
+        cycle_data["help_desk"] = cr.help_desk.as_dict()
         cycle_data["confirmations_by_day"] = [
             {"date": d.isoformat(), "confirmed": n} for d, n in cr.confirmations
         ]

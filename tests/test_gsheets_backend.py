@@ -694,7 +694,9 @@ def test_status_colors_and_officer_protections(server: SheetsApiServer, tmp_path
         c for p in protected for c in range(p["range"]["startColumnIndex"], p["range"]["endColumnIndex"])
     }
     assert covered == {head.index(h) for h in ("รหัสโรงเรียน", "ชื่อโรงเรียน", "อำเภอ", "เขตรับรองแล้ว", "สถานะ",
-                                                "เกินกำหนด (วัน)", "ส่งเมื่อ", "ยืนยันเมื่อ", "แจ้งเตือนล่าสุด", "ข้อผิดพลาด")}  # fmt: skip
+                                                "เกินกำหนด (วัน)", "ส่งเมื่อ", "ยืนยันเมื่อ", "แจ้งเตือนล่าสุด", "ข้อผิดพลาด",
+                                                "คำตอบจากเขต", "ช่วยเหลือแล้ว", "ขอความช่วยเหลือเมื่อ", "ตอบเมื่อ",
+                                                "ปิดคำขอเมื่อ")}  # fmt: skip
 
 
 def test_one_summary_chart_updated_when_a_cycle_is_added(server: SheetsApiServer, tmp_path: Path) -> None:
