@@ -17,6 +17,7 @@ from sheets_sync.reminders import (
     SchoolReminder,
     decide_school,
     digest_due,
+    still_reminded,
 )
 from sheets_sync.schema import CYCLE_TAB, CYCLES, GCODE, LOG, SCHOOLS, TabSpec
 from sheets_sync.status import CycleStatus, GcodeStatus, cycle_status, gcode_status
@@ -253,7 +254,8 @@ def _decide(
 ) -> list[SchoolReminder]:
     owed: dict[str, list[Owed]] = {}
     for cr in cycle_results:
-        if not cr.processed:
+        # A cycle past its closing (or long past its deadline) is no longer put to the schools.
+        if not cr.processed or not still_reminded(cr.cycle, config.reminders, today):
             continue
         for e in cr.entries:
             if e.occurrence == 0 and e.school is not None and e.status.owes:

@@ -17,7 +17,7 @@ import jinja2
 from sheets_sync.config import Config
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.mail.mime import POLICY, header_words, put_header, text_part
-from sheets_sync.personal import masked
+from sheets_sync.personal import masked, masked_g_code
 from sheets_sync.reminders import SchoolReminder
 from sheets_sync.schema import status_label
 from sheets_sync.summary import CycleSummary, gcode_counts
@@ -72,6 +72,7 @@ def _environment() -> jinja2.Environment:
         thai_weekday=thai_weekday,
         status_label=status_label,
         safe_note=safe_note,
+        masked_g=masked_g_code,
     )
     return env
 
@@ -166,6 +167,8 @@ class Renderer:
             "steps": steps,
             "requests": reminder.requests,
             "reminder": reminder,
+            # Said only when a director really is on Cc.
+            "cc_director": bool(cc),
             "today": today,
             "links": {
                 o.cycle.cycle_id: self.row_link(o.tab or o.cycle.cycle_id, o.row) if o.row else ""
@@ -201,6 +204,8 @@ class Renderer:
             c = min(cycles, key=lambda o: o.cycle.due_on).cycle
             more = f" และอีก {len(reminder.owed) - 1} รายการ" if len(reminder.owed) > 1 else ""
             return f"[{office}] แจ้งเตือน: {c.display_title} กำหนดส่ง {thai_date(c.due_on)}{more}"
+        if any(r.status.key == "returned" for r in reminder.requests):
+            return f"[{office}] คำขอเลข G ถูกส่งคืนเพื่อแก้ไข"
         return f"[{office}] แจ้งเตือน: คำขอเลข G รอเพิ่มข้อมูลใน DMC {len(reminder.requests)} รายการ"
 
     def digest(
@@ -215,6 +220,7 @@ class Renderer:
         overdue: list[dict[str, Any]] = []
         help_wanted: list[dict[str, Any]] = []
         to_certify: list[dict[str, Any]] = []
+        missed: list[dict[str, Any]] = []
         for cs in summaries:
             cr = cs.result
             for e in cr.entries:
@@ -227,9 +233,11 @@ class Renderer:
                 }
                 if e.status.key == "overdue":
                     overdue.append(item)
+                if e.status.key == "missed":
+                    missed.append(item)
                 if e.status.needs_help and e.status.key not in ("certified", "inactive"):
                     help_wanted.append(item)
-                if e.status.key == "confirmed":
+                if e.status.key == "confirmed" and cr.cycle.certifies:
                     item["late_for_officer"] = bool(cr.cycle.certify_by and ev.today > cr.cycle.certify_by)
                     to_certify.append(item)
         overdue.sort(key=lambda i: (-(i["entry"].status.days_late or 0), i["entry"].school_code))
@@ -246,6 +254,7 @@ class Renderer:
             "overdue": overdue,
             "help_wanted": help_wanted,
             "to_certify": to_certify,
+            "missed": missed,
             "queue": queue,
             "gcode_counts": gcode_counts(ev) if ev.requests else {},
             "problems": ev.problems,
