@@ -199,7 +199,7 @@ def column_positions(
     used = max([i for i, v in enumerate(header) if not cells.is_blank(v)] + [used_width - 1], default=-1)
     new_headers: dict[int, str] = {}
     for col in spec.columns:
-        if col.key not in positions and (col.owner is Owner.SYNC or not header):
+        if col.key not in positions and (col.owner is Owner.SYNC or col.added_later or not header):
             used += 1
             positions[col.key] = used
             new_headers[used] = col.header

@@ -35,6 +35,8 @@ class Column:
     width: int = 14
     # Earlier header texts still recognised (a workbook made by an older version keeps working).
     aliases: tuple[str, ...] = ()
+    # A people's column that came later: added to an existing tab that lacks it, like the sync's own.
+    added_later: bool = False
 
     @property
     def header(self) -> str:
@@ -95,8 +97,8 @@ CYCLES = TabSpec(
         _c("remind_days", "แจ้งเตือนล่วงหน้า"),
         _c("active", "ใช้งาน", Kind.TICK, width=9),
         _c("note", "หมายเหตุ", width=30),
-        _c("closes_on", "ปิดระบบ", Kind.DATE),
-        _c("needs_certification", "เขตรับรอง", Kind.TICK, width=10),
+        _c("closes_on", "ปิดระบบ", Kind.DATE, added_later=True),
+        _c("needs_certification", "เขตรับรอง", Kind.TICK, width=10, added_later=True),
     ),
     key="cycle_id",
 )
@@ -141,7 +143,7 @@ GCODE = TabSpec(
         _c("verified_seen", "ตรวจสอบเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("problems", "ข้อผิดพลาด", owner=Owner.SYNC, width=40),
         # Last, so workbooks made before them keep their columns where they were.
-        _c("returned_reason", "ส่งคืนเพื่อแก้ไข", width=28),
+        _c("returned_reason", "ส่งคืนเพื่อแก้ไข", width=28, added_later=True),
         _c("returned_seen", "ส่งคืนเมื่อ", Kind.DATE, Owner.SYNC, width=12),
     ),
     key="request_id",

@@ -218,8 +218,10 @@ def test_validate_on_a_clean_workbook_exits_0(runner: CliRunner, office: Path) -
 # -- status ---------------------------------------------------------------------------------------------------
 
 STATUS_TABLE = (
-    "cycle       schools  certified  confirmed  overdue  due soon  submitted  pending  not open  inactive  on time\n"
-    "DMC-2569-2        4          1          1        2         0          0        0         0         0    50.0%\n"
+    "cycle       schools  certified  done  confirmed  missed  overdue  due soon  submitted  pending  not open  inactive"
+    "  on time\n"
+    "DMC-2569-2        4          1     0          1       0        2         0          0        0         0         0"
+    "    50.0%\n"
 )
 
 
@@ -254,7 +256,9 @@ def test_status_json_has_every_school_s_status_and_days_late(runner: CliRunner, 
         "inactive": 0,
         "not_open": 0,
         "certified": 1,
+        "done": 0,
         "confirmed": 1,
+        "missed": 0,
         "overdue": 2,
         "due_soon": 0,
         "submitted": 0,
@@ -379,9 +383,9 @@ def test_preview_prints_the_thai_email_of_a_school_that_owes(runner: CliRunner, 
         f'"ยืนยันข้อมูลแล้ว" ในแท็บ {DMC2}\n'
         f"   แถวของโรงเรียน: แท็บ {DMC2} แถว 2\n"
         "\n"
-        "คำขอเลข G ที่รอโรงเรียนเพิ่มข้อมูลใน DMC:\n"
-        "   - คำขอเลขที่ G69-001 เลข G G650000012345 (รอมาแล้ว 0 วัน)\n"
-        '   สิ่งที่ต้องทำ: เพิ่มนักเรียนในระบบ DMC ด้วยเลข G ข้างต้น แล้วทำเครื่องหมายช่อง "เพิ่มใน DMC แล้ว" '
+        "คำขอเลข G ที่เขตรับรองแล้ว รอโรงเรียนเพิ่มข้อมูลใน DMC:\n"
+        "   - คำขอเลขที่ G69-001 เลข G G••••••••2345 (รอมาแล้ว 0 วัน)\n"
+        '   สิ่งที่ต้องทำ: เพิ่มนักเรียนในระบบ DMC ด้วยเลข G ของคำขอนั้น แล้วทำเครื่องหมายช่อง "เพิ่มใน DMC แล้ว" '
         "ในแท็บ G-code\n"
         "\n"
         'หากติดปัญหา ทำเครื่องหมายช่อง "ขอความช่วยเหลือ" ในแถวของโรงเรียน หรือตอบกลับอีเมลนี้\n'
