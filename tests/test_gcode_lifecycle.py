@@ -113,7 +113,7 @@ def test_a_request_moves_through_every_status_with_its_reminders(office: Office)
     assert statuses(office)[REQUEST] == status_label("awaiting_verification")
 
     # Wed 15 Jul: the officer certifies. The school's move: add the child to DMC with that number.
-    office.set_cell(GCODE_TAB, row, col("เขตตรวจสอบแล้ว"), True)
+    office.set_cell(GCODE_TAB, row, col("เขตรับรองแล้ว"), True)
     office.sync(D(2026, 7, 15))
     assert statuses(office)[REQUEST] == status_label("awaiting_dmc")
     issued = [m for m in mail_of(office, D(2026, 7, 15)) if m["X-Sheets-Sync-School"] == school]

@@ -322,3 +322,15 @@ def test_an_empty_school_name_is_a_problem_on_its_row() -> None:
     schools = [School(A, "  ", contact_emails=("a@school.example",), row=5)]
     [problem] = validate_schools("โรงเรียน", schools, labels)
     assert (problem.row, problem.column, problem.message) == (5, "ชื่อโรงเรียน", "ไม่ได้กรอกชื่อโรงเรียน")
+
+
+def test_a_g_code_tab_made_before_keeps_working_under_its_old_header() -> None:
+    from sheets_sync.parse import parse_gcode
+    from sheets_sync.schema import GCODE
+    from sheets_sync.table import Table
+
+    old = ["เลขที่คำขอ", "รหัสโรงเรียน", "วันที่ยื่นคำขอ", "เขตตรวจสอบแล้ว", "เลข G", "เพิ่มใน DMC แล้ว"]
+    table = Table.read("G-code", [old, ["G1", A, D(2026, 7, 1), True, G, False]], GCODE)
+    assert table.missing_required == []
+    [q] = parse_gcode(table)
+    assert (q.verified, q.returned_reason) == (True, "")

@@ -40,8 +40,7 @@ CYCLE = wb.cycle(BOBEC, D(2026, 7, 1), D(2026, 8, 30), D(2026, 9, 4), system="B-
 
 
 def cycles_tab() -> list[list[Any]]:
-    headers = [*wb.CYCLE_HEADERS, "ปิดระบบ"]
-    return wb.table(headers, [{**CYCLE, "ปิดระบบ": CLOSES}])
+    return wb.table(wb.CYCLE_HEADERS, [{**CYCLE, "ปิดระบบ": CLOSES}])
 
 
 @pytest.fixture(params=["xlsx", "gsheets"])
