@@ -35,7 +35,9 @@ def remind_window(cycle: Cycle, before_days: tuple[int, ...]) -> int:
     return max(steps) if steps else 0
 
 
-def tick_date(ticked: bool, seen: dt.date | None, empty_on: dt.date | None, due_on: dt.date, today: dt.date) -> dt.date | None:
+def tick_date(
+    ticked: bool, seen: dt.date | None, empty_on: dt.date | None, due_on: dt.date, today: dt.date
+) -> dt.date | None:
     """The day a tick counts from, with the benefit of the doubt; None while the box is empty.
 
     A date already in the sheet (a person's, or the sync's from an earlier run) is kept. Otherwise the tick
@@ -67,8 +69,12 @@ def cycle_status(
 ) -> CycleStatus:
     """Status by DESIGN.md precedence: inactive, not_open, certified, done, confirmed, missed, overdue,
     due_soon, submitted, pending."""
-    submitted_seen = tick_date(entry.submitted, entry.submitted_seen, entry.submitted_empty_on, cycle.due_on, today)
-    confirmed_seen = tick_date(entry.confirmed, entry.confirmed_seen, entry.confirmed_empty_on, cycle.due_on, today)
+    submitted_seen = tick_date(
+        entry.submitted, entry.submitted_seen, entry.submitted_empty_on, cycle.due_on, today
+    )
+    confirmed_seen = tick_date(
+        entry.confirmed, entry.confirmed_seen, entry.confirmed_empty_on, cycle.due_on, today
+    )
     key, days_late, late = "pending", None, False
     if not school_active or not cycle.active:
         key = "inactive"
@@ -76,10 +82,8 @@ def cycle_status(
         key = "not_open"
     elif entry.certified or entry.confirmed:
         late_by = (confirmed_seen - cycle.due_on).days if confirmed_seen else 0
-        if entry.certified:
-            key = "certified"
-        else:
-            key = "confirmed" if cycle.certifies else "done"
+        # Where the ESA does not certify, a confirmed school is done.
+        key = "certified" if entry.certified else "confirmed" if cycle.certifies else "done"
         days_late, late = (late_by, True) if late_by > 0 else (None, False)
     elif cycle.closes_on is not None and today > cycle.closes_on:
         key = "missed"

@@ -185,7 +185,11 @@ def validate_gcode(
             add("g_code", "เขตรับรองแล้วแต่โรงเรียนยังไม่ได้กรอกเลข G")
         if q.in_dmc and not q.verified:
             add("in_dmc", "เพิ่มใน DMC แล้วแต่เขตยังไม่ได้รับรองคำขอ")
-        for key, value in (("student_ref", q.student_ref), ("note", q.note), ("returned_reason", q.returned_reason)):
+        for key, value in (
+            ("student_ref", q.student_ref),
+            ("note", q.note),
+            ("returned_reason", q.returned_reason),
+        ):
             if value and looks_personal(value):
                 add(key, PERSONAL_DATA)
         problems.extend(p)

@@ -46,7 +46,9 @@ HEADERS = [*wb.GCODE_HEADERS, "ส่งคืนเพื่อแก้ไข"
 REASON = "ขาดสำเนาสูติบัตร"
 
 
-def gcode_row(request_id: str, school: str, requested: D, note: str = "", g_code: str | None = None) -> list[Any]:
+def gcode_row(
+    request_id: str, school: str, requested: D, note: str = "", g_code: str | None = None
+) -> list[Any]:
     # The school files the request and types the G number the G-code system gave it.
     return [request_id, school, STUDENT_REF, requested, False, g_code, False, note or None, None]
 

@@ -72,7 +72,9 @@ def entry(**kw: object) -> CycleEntry:
         pytest.param(
             entry(confirmed=True), D(2026, 12, 3), False, None, D(2026, 6, 10), id="first-run-after-adoption"
         ),
-        pytest.param(entry(confirmed=True), D(2026, 6, 1), False, None, D(2026, 6, 1), id="first-run-before-due"),
+        pytest.param(
+            entry(confirmed=True), D(2026, 6, 1), False, None, D(2026, 6, 1), id="first-run-before-due"
+        ),
         pytest.param(
             entry(confirmed=True, confirmed_seen=D(2026, 6, 13), confirmed_empty_on=D(2026, 6, 1)),
             D(2026, 6, 20),
@@ -104,7 +106,10 @@ def test_fair_lateness(
         pytest.param(entry(), D(2026, 6, 11), D(2026, 6, 11), id="empty-box-remembered-today"),
         pytest.param(entry(confirmed_empty_on=D(2026, 6, 3)), D(2026, 6, 11), D(2026, 6, 11), id="moves-on"),
         pytest.param(
-            entry(confirmed=True, confirmed_empty_on=D(2026, 6, 10)), D(2026, 6, 11), D(2026, 6, 10), id="kept"
+            entry(confirmed=True, confirmed_empty_on=D(2026, 6, 10)),
+            D(2026, 6, 11),
+            D(2026, 6, 10),
+            id="kept",
         ),
         pytest.param(entry(confirmed=True), D(2026, 6, 11), None, id="never-seen-empty"),
         pytest.param(entry(), D(2026, 5, 1), None, id="not-open-yet-nothing-recorded"),
@@ -217,7 +222,9 @@ def test_no_reminders_after_closes_on() -> None:
         (0, D(2026, 12, 3), True),  # 0: never stop
     ],
 )
-def test_without_closes_on_reminders_stop_after_stop_after_days(stop: int, today: dt.date, reminded: bool) -> None:
+def test_without_closes_on_reminders_stop_after_stop_after_days(
+    stop: int, today: dt.date, reminded: bool
+) -> None:
     settings = replace(RULES, stop_after_days=stop)
     assert still_reminded(DMC, settings, today) is reminded
     assert bool(cycle_steps(DMC, settings, today, DAYS)) is reminded
@@ -262,7 +269,9 @@ def request(**kw: object) -> GcodeRequest:
     [
         pytest.param(request(), D(2026, 7, 8), "awaiting_verification", True, False, id="filed"),
         pytest.param(request(), D(2026, 7, 9), "verification_overdue", True, False, id="officer-late"),
-        pytest.param(request(returned_reason="ขาดเอกสาร"), D(2026, 7, 9), "returned", False, True, id="returned"),
+        pytest.param(
+            request(returned_reason="ขาดเอกสาร"), D(2026, 7, 9), "returned", False, True, id="returned"
+        ),
         pytest.param(
             request(returned_reason="ขาดเอกสาร", returned_seen=D(2026, 7, 9)),
             D(2026, 7, 13),
@@ -280,8 +289,12 @@ def request(**kw: object) -> GcodeRequest:
             id="re-submitted",
         ),
         pytest.param(
-            request(returned_reason="ขาดเอกสาร", returned_seen=D(2026, 7, 9), requested_on=D(2026, 7, 13),
-                    verified=True),
+            request(
+                returned_reason="ขาดเอกสาร",
+                returned_seen=D(2026, 7, 9),
+                requested_on=D(2026, 7, 13),
+                verified=True,
+            ),
             D(2026, 7, 14),
             "awaiting_dmc",
             False,
@@ -289,7 +302,12 @@ def request(**kw: object) -> GcodeRequest:
             id="re-submitted-then-verified",
         ),  # fmt: skip
         pytest.param(
-            request(verified=True, verified_seen=D(2026, 7, 1)), D(2026, 7, 9), "dmc_overdue", False, True, id="late"
+            request(verified=True, verified_seen=D(2026, 7, 1)),
+            D(2026, 7, 9),
+            "dmc_overdue",
+            False,
+            True,
+            id="late",
         ),
         pytest.param(request(verified=True, in_dmc=True), D(2026, 7, 9), "done", False, False, id="done"),
     ],

@@ -133,7 +133,11 @@ def test_a_season_of_daily_syncs(office: Office) -> None:
         (D(2026, 9, 7), "escalation"),  # 7 days late (Sun 6 Sep) → Mon 7, the director copied
         (D(2026, 9, 9), "escalation"),
     ]  # and nothing after the portal closed on 11 Sep
-    assert to_school[S2] == [(D(2026, 8, 24), "reminder"), (D(2026, 8, 27), "reminder"), (D(2026, 8, 28), "reminder")]
+    assert to_school[S2] == [
+        (D(2026, 8, 24), "reminder"),
+        (D(2026, 8, 27), "reminder"),
+        (D(2026, 8, 28), "reminder"),
+    ]
     assert to_school[S3] == [*to_school[S2], (D(2026, 8, 31), "reminder")]
     assert to_school[S4] == []
     escalation = next(m for m in sent[D(2026, 9, 7)] if m["X-Sheets-Sync-School"] == S1)
@@ -158,7 +162,9 @@ def test_no_mail_sends_nothing_and_leaves_every_step_pending(tmp_path: Path) -> 
     result = runner.invoke(cli, ["sync", "--config", config, "--today", monday, "--no-mail", "--json"])
     assert result.exit_code == 0, result.output
     assert '"messages": []' in result.stdout
-    assert not office.config.email.outbox_dir.exists() or not any(office.config.email.outbox_dir.rglob("*.eml"))
+    assert not office.config.email.outbox_dir.exists() or not any(
+        office.config.email.outbox_dir.rglob("*.eml")
+    )
     assert office.tab(LOG_TAB) == []
     rows = by_code(office.tab(BOBEC))
     assert rows[S1]["สถานะ"] == status_label("due_soon")  # statuses and sightings are written

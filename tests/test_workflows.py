@@ -177,7 +177,9 @@ def test_cron_fires_at_0800_bangkok_on_every_weekday_of_the_year(sync: dict[str,
     assert {(t.hour, t.minute) for t in in_year} == {(8, 0)}
     fired_days = [t.date() for t in in_year]
     assert len(fired_days) == len(set(fired_days)), "at most one run a day"
-    assert set(fired_days) == days_of(year, weekdays_only=True), "every Monday to Friday in Bangkok, no weekend"
+    assert set(fired_days) == days_of(year, weekdays_only=True), (
+        "every Monday to Friday in Bangkok, no weekend"
+    )
 
 
 @pytest.mark.parametrize("year", [2026, 2027])
