@@ -352,3 +352,30 @@ def test_a_g_code_tab_made_before_keeps_working_under_its_old_header() -> None:
     assert table.missing_required == []
     [q] = parse_gcode(table)
     assert (q.verified, q.returned_reason) == (True, "")
+
+
+def test_a_school_code_in_a_cycle_tab_that_is_not_in_the_schools_tab_is_a_problem_on_its_row() -> None:
+    from sheets_sync.config import Config
+    from sheets_sync.evaluate import evaluate
+    from sheets_sync.schema import CYCLE_TAB, CYCLES, SCHOOLS
+
+    stranger = "1099000099"
+    book = {
+        "โรงเรียน": [
+            [c.label for c in SCHOOLS.columns],
+            [A, "โรงเรียน A", "", "", "", "a@school.example", "", "", True],
+        ],
+        "รอบรายงาน": [
+            [c.label for c in CYCLES.columns],
+            ["DMC-2569-1", "DMC", "", "16/5/2569", "10/6/2569", "15/6/2569", "", True, "", None, None],
+        ],
+        "DMC-2569-1": [
+            [c.label for c in CYCLE_TAB.columns],
+            [A, None, None, False, False, False, None, False],
+            [stranger, None, None, True, True, False, None, False],
+        ],
+    }
+    ev = evaluate(book, Config(), D(2026, 6, 1))
+    assert [(p.tab, p.row, p.column, p.message) for p in ev.problems] == [
+        ("DMC-2569-1", 3, "รหัสโรงเรียน", "ไม่พบรหัสโรงเรียนนี้ในแท็บโรงเรียน")
+    ]
