@@ -67,7 +67,7 @@ def cycle_status(
     before_days: tuple[int, ...],
     school_active: bool = True,
 ) -> CycleStatus:
-    """Status by DESIGN.md precedence: inactive, not_open, certified, done, confirmed, missed, overdue,
+    """Status by docs/design.md precedence: inactive, not_open, certified, done, confirmed, missed, overdue,
     due_soon, submitted, pending."""
     submitted_seen = tick_date(
         entry.submitted, entry.submitted_seen, entry.submitted_empty_on, cycle.due_on, today
