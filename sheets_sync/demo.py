@@ -151,7 +151,8 @@ def _cycle_rows(
                 "confirmed": confirmed,
                 "needs_help": (not confirmed) and rng.random() < 0.2,
                 "school_note": "",
-                "certified": certified,
+                # The ESA certifies DMC only; B-OBEC and EMIS confirmations are followed up, not certified.
+                "certified": certified and cycle["needs_certification"] is True,
                 "submitted_seen": min(seen, DEMO_TODAY) if submitted else None,
                 "confirmed_seen": min(seen, DEMO_TODAY) if confirmed else None,
             }

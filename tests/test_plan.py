@@ -138,7 +138,8 @@ def test_gcode_positions_by_english_keys() -> None:
     positions, new = column_positions(header, GCODE)
     assert (positions["request_id"], positions["school_code"], positions["status"]) == (0, 1, 5)
     assert "g_code" not in positions and "note" not in positions  # people columns
-    assert set(new.values()) == {"รอมาแล้ว (วัน)", "ตรวจสอบเมื่อ", "ข้อผิดพลาด", "ส่งคืนเมื่อ"}
+    # The sync's own missing columns, and the officer's ส่งคืนเพื่อแก้ไข, which came later.
+    assert set(new.values()) == {"รอมาแล้ว (วัน)", "ตรวจสอบเมื่อ", "ข้อผิดพลาด", "ส่งคืนเพื่อแก้ไข", "ส่งคืนเมื่อ"}
 
 
 # --- place --------------------------------------------------------------------------------------------------
