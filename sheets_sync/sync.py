@@ -197,6 +197,9 @@ def run_sync(
             plan.run_lock = True
             plan.log_room = 0 if no_mail else len(ev.reminders) + 1
             backend.prepare(plan)
+            # What the workbook refused while being prepared (an editor Google does not accept) goes to
+            # the officer with the rest.
+            ev.problems.extend(getattr(backend, "problems", ()))
         seconds = getattr(backend, "log_flush_seconds", None)
         log = _RunLog(
             backend,

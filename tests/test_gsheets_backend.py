@@ -163,7 +163,12 @@ def test_init_sync_and_doctor_through_the_cli(server: SheetsApiServer, tmp_path:
     doctor = invoke("doctor", "--config", str(config))
     assert doctor.exit_code == 0, doctor.output
     lines = doctor.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["ok   config", "ok   workbook", "ok   mail"]
+    assert [line.split(":")[0] for line in lines] == [
+        "ok   config",
+        "ok   workbook",
+        "ok   cells",
+        "ok   mail",
+    ]
     assert f"gsheets {sid}: 4 schools, 1 cycles" in lines[1]
 
 
@@ -686,7 +691,8 @@ def test_status_colors_and_officer_protections(server: SheetsApiServer, tmp_path
     protected = server.protected_ranges(sid, DMC)
     assert protected and all(p["description"].startswith("sheets-sync: ") for p in protected)
     for p in protected:
-        assert sorted(p["editors"]["users"]) == sorted([wb.OFFICER_EMAIL, SERVICE_ACCOUNT])
+        # as Google reads them back: the two the sync asked for, and the spreadsheet's owner
+        assert sorted(p["editors"]["users"]) == sorted([wb.OFFICER_EMAIL, SERVICE_ACCOUNT, server.owner])
     covered = {
         c for p in protected for c in range(p["range"]["startColumnIndex"], p["range"]["endColumnIndex"])
     }

@@ -608,7 +608,7 @@ MESSAGES = [
     "cannot reach the Sheets API at",
     "changed while the sync ran; nothing was written to it",
     "lacks columns the sync needs",
-    "grew while the sync ran and has no room for new rows",
+    "over Google's limit",
     "is gone; its values were not written",
     # evaluate.py
     "not found in the workbook; run 'sheets-sync init' to create it",
