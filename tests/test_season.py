@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.schema import status_label
 from sheets_sync.sync import SyncResult, run_sync
 from tests import workbooks as wb
+from tests.sheets_api import SheetsApiServer
 from tests.sheets_fixtures import (
     BANGKOK,
     CYCLES_TAB,
@@ -27,7 +29,6 @@ from tests.sheets_fixtures import (
     XlsxOffice,
     by_code,
     office_tabs,
-    server_fixture,  # noqa: F401 - the "server" fixture
     ticked,
     write_gsheets_config,
 )
@@ -43,14 +44,26 @@ def cycles_tab() -> list[list[Any]]:
     return wb.table(wb.CYCLE_HEADERS, [{**CYCLE, "ปิดระบบ": CLOSES}])
 
 
+class SeasonClock:
+    """The test server's clock for its per-minute quota: the season's runs are hours apart, not seconds."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+CLOCK = SeasonClock()
+
+
 @pytest.fixture(params=["xlsx", "gsheets"])
-def office(request: pytest.FixtureRequest, tmp_path: Path) -> Office:
-    found: Office
+def office(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Office]:
     if request.param == "xlsx":
-        found = XlsxOffice(tmp_path)
-    else:
-        found = GsheetsOffice(tmp_path, request.getfixturevalue("server"))
-    return found
+        yield XlsxOffice(tmp_path)
+        return
+    with SheetsApiServer(seed=11, clock=CLOCK) as server:
+        yield GsheetsOffice(tmp_path, server)
 
 
 def build(office: Office) -> None:
@@ -70,6 +83,7 @@ def build(office: Office) -> None:
 
 
 def run(office: Office, day: dt.date, *, no_mail: bool) -> SyncResult:
+    CLOCK.now += 8 * 3600  # 00:05 and 08:00 of each day, as far as Google's quota is concerned
     config = office.config
     now = dt.datetime.combine(day, dt.time(0, 5) if no_mail else dt.time(8, 0), BANGKOK)
     transport = OutboxTransport(config.email.outbox_dir, day)
