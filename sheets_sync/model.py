@@ -83,6 +83,11 @@ class CycleEntry:
     submitted_empty_on: dt.date | None = None
     confirmed_empty_on: dt.date | None = None
     cell_problems: tuple[Problem, ...] = ()
+    help_reply: str = ""
+    help_done: bool = False
+    help_seen: dt.date | None = None
+    help_answered: dt.date | None = None
+    help_closed: dt.date | None = None
 
 
 @dataclass(frozen=True)

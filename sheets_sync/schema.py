@@ -35,8 +35,8 @@ class Column:
     width: int = 14
     # Earlier header texts still recognised (a workbook made by an older version keeps working).
     aliases: tuple[str, ...] = ()
-    # A people's column that came later: added to an existing tab that lacks it, like the sync's own.
-    added_later: bool = False
+    # A people column the sync adds to a tab made before the column existed (sync columns always are).
+    added_when_missing: bool = False
 
     @property
     def header(self) -> str:
@@ -97,8 +97,8 @@ CYCLES = TabSpec(
         _c("remind_days", "แจ้งเตือนล่วงหน้า"),
         _c("active", "ใช้งาน", Kind.TICK, width=9),
         _c("note", "หมายเหตุ", width=30),
-        _c("closes_on", "ปิดระบบ", Kind.DATE, added_later=True),
-        _c("needs_certification", "เขตรับรอง", Kind.TICK, width=10, added_later=True),
+        _c("closes_on", "ปิดระบบ", Kind.DATE, added_when_missing=True),
+        _c("needs_certification", "เขตรับรอง", Kind.TICK, width=10, added_when_missing=True),
     ),
     key="cycle_id",
 )
@@ -114,11 +114,17 @@ CYCLE_TAB = TabSpec(
         _c("needs_help", "ขอความช่วยเหลือ", Kind.TICK, width=12),
         _c("school_note", "หมายเหตุจากโรงเรียน", width=28),
         _c("certified", "เขตรับรองแล้ว", Kind.TICK, width=12),
+        _c("help_reply", "คำตอบจากเขต", width=36, added_when_missing=True),
+        _c("help_done", "ช่วยเหลือแล้ว", Kind.TICK, width=12, added_when_missing=True),
         _c("status", "สถานะ", owner=Owner.SYNC, width=24),
         _c("days_late", "เกินกำหนด (วัน)", Kind.NUMBER, Owner.SYNC, width=10),
         _c("submitted_seen", "ส่งเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("confirmed_seen", "ยืนยันเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("last_reminded", "แจ้งเตือนล่าสุด", Kind.DATE, Owner.SYNC, width=12),
+        # The help desk's dates: the request opened, first answered, closed (help_done or the school unticked).
+        _c("help_seen", "ขอความช่วยเหลือเมื่อ", Kind.DATE, Owner.SYNC, width=12),
+        _c("help_answered", "ตอบเมื่อ", Kind.DATE, Owner.SYNC, width=12),
+        _c("help_closed", "ปิดคำขอเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("problems", "ข้อผิดพลาด", owner=Owner.SYNC, width=40),
         # The sync's memory for fair lateness: the last day a run saw each box still empty.
         _c("submitted_empty_on", "ยังไม่ส่งเมื่อ", Kind.DATE, Owner.SYNC, width=12),
@@ -126,6 +132,8 @@ CYCLE_TAB = TabSpec(
     ),
     key="school_code",
 )
+# Cycle-tab columns only the officer edits (a school's row protection leaves them out).
+OFFICER_CYCLE_COLUMNS = ("certified", "help_reply", "help_done")
 
 GCODE = TabSpec(
     "gcode",
@@ -143,7 +151,7 @@ GCODE = TabSpec(
         _c("verified_seen", "ตรวจสอบเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("problems", "ข้อผิดพลาด", owner=Owner.SYNC, width=40),
         # Last, so workbooks made before them keep their columns where they were.
-        _c("returned_reason", "ส่งคืนเพื่อแก้ไข", width=28, added_later=True),
+        _c("returned_reason", "ส่งคืนเพื่อแก้ไข", width=28, added_when_missing=True),
         _c("returned_seen", "ส่งคืนเมื่อ", Kind.DATE, Owner.SYNC, width=12),
     ),
     key="request_id",

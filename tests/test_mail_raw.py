@@ -91,7 +91,7 @@ def content(message: EmailMessage, subtype: str) -> str:
 def test_a_reminder_reads_back_in_thai_with_a_strict_parser(rendered: list[Rendered]) -> None:
     message = strict(rendered[0].message.as_bytes())
     assert message["Subject"] == (
-        f"[{wb.OFFICE}] DMC รอบที่ 2 (ภาคเรียนที่ 2) ปีการศึกษา 2569 เกินกำหนด 7 วัน"
+        "เกินกำหนด 7 วัน: DMC รอบที่ 2 (ภาคเรียนที่ 2) ปีการศึกษา 2569 | สพป.ทดสอบ เขต 1"
     )  # DMC round 1, 160 days late, is past stop_after_days: no longer put to the school
     assert message["To"] == f"s{CODE(1)}@school.example"
     assert message["Cc"] == f"director.{CODE(1)}@school.example"  # 7 days late: escalated

@@ -585,6 +585,9 @@ MESSAGES = [
     "overdue_every_days must be 1 or more",
     "must be 0 or more",
     "must be on one line",
+    "must hold one table per system",
+    "unknown system [systems.",
+    "must start with https://",
     # backends/google_auth.py
     "no Google credentials: set",
     "is not valid JSON (line",

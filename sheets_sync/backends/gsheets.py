@@ -37,7 +37,7 @@ from sheets_sync.errors import BackendError, LockedError, SheetsSyncError
 from sheets_sync.evaluate import Snapshot
 from sheets_sync.model import Problem
 from sheets_sync.plan import TabWrite, WritePlan, column_positions, place, rows_by_key
-from sheets_sync.schema import CYCLE_STATUSES, LOG, Kind, Owner, norm_header
+from sheets_sync.schema import CYCLE_STATUSES, LOG, OFFICER_CYCLE_COLUMNS, Kind, Owner, norm_header
 from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER_ROW
 
 from . import sheets_requests as rq
@@ -598,8 +598,8 @@ class GsheetsBackend:
         officer_cols = [
             positions[c.key] for c in tw.spec.columns if c.owner is Owner.SYNC and c.key in positions
         ]
-        if tw.spec.kind == "cycle" and "certified" in positions:
-            officer_cols.append(positions["certified"])
+        if tw.spec.kind == "cycle":
+            officer_cols += [positions[k] for k in OFFICER_CYCLE_COLUMNS if k in positions]
         if tw.spec.kind == "gcode":
             # The school types the request and the G number; the officer certifies or returns it.
             officer_cols += [positions[k] for k in ("verified", "returned_reason") if k in positions]
@@ -640,7 +640,7 @@ class GsheetsBackend:
         school_cols = [
             positions[c.key]
             for c in tw.spec.columns
-            if c.owner is Owner.PEOPLE and c.key in positions and c.key != "certified"
+            if c.owner is Owner.PEOPLE and c.key in positions and c.key not in OFFICER_CYCLE_COLUMNS
         ]
         key_pos = positions["school_code"]
         codes: list[str] = []
