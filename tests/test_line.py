@@ -188,13 +188,15 @@ def test_an_old_log_without_the_channel_column_stays_email(
     assert [r["รหัสโรงเรียน"] for r in emailed if r["ประเภท"] != "digest"] == [wb.school_code(2)]
 
 
-def test_dry_run_sends_nothing_to_line(
-    write_config: Callable[..., Path], line: LineServer, env: None, tmp_path: Path
+@pytest.mark.parametrize("flag", ["--dry-run", "--no-mail"])
+def test_dry_and_record_only_runs_send_nothing_to_line(
+    write_config: Callable[..., Path], line: LineServer, env: None, tmp_path: Path, flag: str
 ) -> None:
-    office(tmp_path / "workbook.xlsx", schools=3, with_line=3)
-    result = sync(line_config(write_config, line), TODAY, "--dry-run")
+    book = office(tmp_path / "workbook.xlsx", schools=3, with_line=3)
+    result = sync(line_config(write_config, line), TODAY, flag)
     assert result.exit_code == 0, result.output
     assert line.state.requests == []
+    assert "บันทึกการแจ้งเตือน" not in wb.tab_names(book) or line_log(book) == []
 
 
 # -- quota -----------------------------------------------------------------------------------------------
