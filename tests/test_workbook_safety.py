@@ -1,0 +1,214 @@
+"""A workbook changed by people between runs cannot mislead the sync: a renamed or deleted cycle tab, a tab
+whose rows were deleted, deleted log rows. Each case is run on both backends (a real .xlsx file, and the
+Sheets API test server on 127.0.0.1) and checked against a control office that nobody touched."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from sheets_sync.config import Config, load_config
+from sheets_sync.sync import SyncResult, make_backend
+from tests import workbooks as wb
+from tests.sheets_api import SheetsApiServer
+from tests.sheets_fixtures import (
+    CYCLES_TAB,
+    DMC,
+    LOG_TAB,
+    api_rows,
+    gsheets_backend,
+    gsheets_config,
+    office_tabs,
+    sync,
+    ticked,
+)
+
+FIRST = dt.date(2026, 6, 11)  # DMC-2569-1 one day late: every school owing it gets "overdue-1"
+WEEK_LATE = dt.date(2026, 6, 17)  # "overdue-7": an escalation with the directors copied
+SCHOOLS = 6
+CERTIFIED = wb.school_code(1)  # certified by the office: never reminded
+
+
+class Office:
+    """One office's workbook on one backend, and the few edits a person makes to it between runs."""
+
+    def __init__(self, backend: str, folder: Path, server: SheetsApiServer | None) -> None:
+        self.kind = backend
+        self.folder = folder
+        self.server = server
+        rows = [ticked(wb.school_code(n), certified=n == 1) for n in range(1, SCHOOLS + 1)]
+        tabs = office_tabs(SCHOOLS, (wb.DMC_1,), {DMC: rows})
+        if server is None:
+            wb.write_workbook(folder / "workbook.xlsx", tabs)
+            self.config: Config = load_config(wb.write_config(folder))
+            self.sid = ""
+        else:
+            self.sid = server.create_spreadsheet("ESA", {t: api_rows(r) for t, r in tabs.items()})
+            self.config = gsheets_config(folder, server.url, self.sid)
+
+    def sync(self, day: dt.date) -> SyncResult:
+        backend = make_backend(self.config) if self.server is None else gsheets_backend(self.config)
+        return sync(self.config, backend, day)
+
+    def tabs(self) -> list[str]:
+        if self.server is None:
+            return list(load_workbook(self.folder / "workbook.xlsx", read_only=True).sheetnames)
+        return self.server.tabs(self.sid)
+
+    def rename(self, tab: str, new: str) -> None:
+        if self.server is None:
+            path = self.folder / "workbook.xlsx"
+            book = load_workbook(path)
+            book[tab].title = new
+            book.save(path)
+        else:
+            self.server.set_sheet_properties(self.sid, tab, title=new)
+
+    def keep_rows(self, tab: str, rows: int) -> None:
+        """Delete every row of `tab` below its first `rows` rows (the header is row 1)."""
+        if self.server is None:
+            path = self.folder / "workbook.xlsx"
+            book = load_workbook(path)
+            ws = book[tab]
+            ws.delete_rows(rows + 1, ws.max_row)
+            book.save(path)
+        else:
+            values = self.server.values(self.sid, tab)
+            kept = values[:rows]
+            width = max(len(r) for r in values)
+            blank = [[""] * width for _ in values[rows:]]
+            self.server.set_values(self.sid, tab, [*kept, *blank])
+
+
+@pytest.fixture(params=["xlsx", "gsheets"])
+def office_on(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], Office]]:
+    """Offices on one backend, each in a folder of its own (a control and a changed one)."""
+    server = SheetsApiServer().start() if request.param == "gsheets" else None
+
+    def make(name: str) -> Office:
+        folder = tmp_path / name
+        folder.mkdir()
+        return Office(request.param, folder, server)
+
+    try:
+        yield make
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def escalated(result: SyncResult) -> Counter[str]:
+    """The schools that got an escalation about DMC-2569-1, per school."""
+    return Counter(
+        m.school_code
+        for m in result.messages
+        if m.kind == "escalation" and any(i.startswith(f"{DMC}:") for i in m.items)
+    )
+
+
+def dmc_problems(result: SyncResult) -> list[Any]:
+    return [p for p in result.evaluation.problems if DMC in p.message]
+
+
+def test_a_renamed_cycle_tab_is_a_problem_not_a_blank_tab_and_mass_escalations(
+    office_on: Callable[[str], Office],
+) -> None:
+    control, renamed = office_on("control"), office_on("renamed")
+    for office in (control, renamed):
+        first = office.sync(FIRST)
+        assert sum(1 for m in first.messages if m.kind != "digest") == SCHOOLS - 1
+    renamed.rename(DMC, f"{DMC} เดิม")
+
+    kept = control.sync(WEEK_LATE)
+    after = renamed.sync(WEEK_LATE)
+
+    assert escalated(kept) == Counter({wb.school_code(n): 1 for n in range(2, SCHOOLS + 1)})
+    # Before: the sync made a blank DMC-2569-1 tab and escalated every school, the certified one too.
+    assert escalated(after) == Counter()
+    assert DMC not in renamed.tabs() and f"{DMC} เดิม" in renamed.tabs()
+    [problem] = dmc_problems(after)
+    assert (problem.tab, problem.row, problem.column) == (CYCLES_TAB, 2, "รหัสรอบ")
+    assert "ไม่พบแท็บ" in problem.message and "กู้คืนแท็บ หรือตั้งรอบนี้เป็นไม่ใช้งาน" in problem.message
+    assert not any(c.cycle.cycle_id == DMC and c.processed for c in after.evaluation.cycle_results)
+
+    # Restored: the sync goes on where it was; the escalation of the week is sent once.
+    renamed.rename(f"{DMC} เดิม", DMC)
+    restored = renamed.sync(WEEK_LATE + dt.timedelta(days=1))
+    assert dmc_problems(restored) == []
+    assert set(escalated(restored)) == set(escalated(kept))
+
+
+def test_a_cycle_tab_whose_school_rows_were_deleted_reminds_nobody(
+    office_on: Callable[[str], Office],
+) -> None:
+    office = office_on("office")
+    office.sync(FIRST)
+    office.keep_rows(DMC, 1)  # the header only
+
+    after = office.sync(WEEK_LATE)
+
+    assert escalated(after) == Counter()
+    [problem] = dmc_problems(after)
+    assert "ไม่มีแถวของโรงเรียนเหลืออยู่" in problem.message
+    assert DMC in office.tabs()
+
+
+def test_one_deleted_school_row_is_not_added_back_blank(office_on: Callable[[str], Office]) -> None:
+    office = office_on("office")
+    office.sync(FIRST)
+    office.keep_rows(DMC, SCHOOLS)  # the last school's row is gone
+
+    after = office.sync(WEEK_LATE)
+
+    gone = wb.school_code(SCHOOLS)
+    assert gone not in escalated(after)
+    assert set(escalated(after)) == {wb.school_code(n) for n in range(2, SCHOOLS)}
+    row_problems = [p for p in after.evaluation.problems if gone in p.message and p.tab == DMC]
+    assert len(row_problems) == 1 and "กู้คืนแถว" in row_problems[0].message
+
+
+def test_an_inactive_cycle_whose_tab_is_gone_is_no_problem(office_on: Callable[[str], Office]) -> None:
+    office = office_on("office")
+    office.sync(FIRST)
+    office.rename(DMC, f"{DMC} เดิม")
+    set_inactive(office)
+
+    after = office.sync(WEEK_LATE)
+
+    assert dmc_problems(after) == [] and escalated(after) == Counter()
+    assert DMC not in office.tabs()
+
+
+def set_inactive(office: Office) -> None:
+    """Untick the cycle's "active" box on the cycles tab."""
+    column = wb.CYCLE_HEADERS.index("ใช้งาน")
+    if office.server is None:
+        path = office.folder / "workbook.xlsx"
+        book = load_workbook(path)
+        book[CYCLES_TAB].cell(row=2, column=column + 1, value=False)
+        book.save(path)
+    else:
+        values = office.server.values(office.sid, CYCLES_TAB)
+        values[1][column] = False
+        office.server.set_values(office.sid, CYCLES_TAB, values)
+
+
+def test_deleted_log_rows_do_not_mail_a_school_twice_on_one_day(office_on: Callable[[str], Office]) -> None:
+    office = office_on("office")
+    first = office.sync(FIRST)
+    assert sum(1 for m in first.messages if m.kind != "digest") == SCHOOLS - 1
+    office.keep_rows(LOG_TAB, 1)  # every log row deleted
+
+    again = office.sync(FIRST)
+    # Before: the day's reminders went out again. The cycle tab's "last reminded" remembers them.
+    assert [m.school_code for m in again.messages if m.kind != "digest"] == []
+
+    # And the next step still goes out on its day, once.
+    later = office.sync(WEEK_LATE)
+    assert set(escalated(later)) == {wb.school_code(n) for n in range(2, SCHOOLS + 1)}
