@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import stat
 import tempfile
 import time
 import zipfile
@@ -27,6 +28,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_sync.backends import lock_holder
+from sheets_sync.backends.xlsx_preflight import check_before_sending
 from sheets_sync.backends.xlsx_rows import ComputedValues, filled_rows, sheet_rows, used_rows, used_width
 from sheets_sync.cells import Cell, cell_value
 from sheets_sync.config import TabNames
@@ -101,7 +103,8 @@ class XlsxBackend:
 
     def _remove_leftovers(self) -> None:
         """Temporary copies left by a run killed while saving (holding the lock, no other run writes them)."""
-        for leftover in self.path.parent.glob(f".{self.path.stem}-*.xlsx"):
+        target = self.path.resolve()
+        for leftover in target.parent.glob(f".{target.stem}-*.xlsx"):
             leftover.unlink(missing_ok=True)
 
     def _holder(self, path: Path | None = None) -> dict[str, Any]:
@@ -311,6 +314,10 @@ class XlsxBackend:
         if plan.summary is not None and self._ws(self.tabs.summary) is None:
             assert self.wb is not None
             self.wb.create_sheet(self.tabs.summary)
+        if plan.run_lock:
+            # A sync: what could stop the save stops the run now, before the first message.
+            assert self.wb is not None
+            check_before_sending(self.wb, self.path, plan.tabs)
 
     # -- write ----------------------------------------------------------------------------------------
     def append_log(self, rows: list[dict[str, Cell]]) -> None:
@@ -425,7 +432,13 @@ class XlsxBackend:
                     f"{self.path} changed on disk while the sync ran (saved from Excel or LibreOffice?); "
                     f"nothing was written to it. Close it and run the sync again"
                 )
-        save_atomically(self.wb, self.path)
+        try:
+            save_atomically(self.wb, self.path)
+        except OSError as exc:
+            raise BackendError(
+                f"{self.path}: could not be saved ({exc.strerror or exc}); what was sent is kept in "
+                f"{self.journal_path.name} and goes into the log on the next run. Run the sync again"
+            ) from None
         self.journal_path.unlink(missing_ok=True)
         self._pending_log = []
         st = self.path.stat()
@@ -482,14 +495,30 @@ def _xlsx_value(value: Cell) -> Cell:
 
 
 def save_atomically(wb: Workbook, path: Path) -> None:
-    """Write to a temporary file beside the target, then rename: a crash never leaves half a workbook."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".xlsx")
+    """Write to a temporary file beside the target, then rename: a crash never leaves half a workbook.
+
+    A symlink stays a symlink (the file it points to is replaced), and the file keeps its mode and group."""
+    target = path.resolve()
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=".xlsx")
     os.close(fd)
     try:
         wb.save(tmp)
+        if target.exists():
+            st = target.stat()
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            with contextlib.suppress(OSError):
+                os.chown(tmp, -1, st.st_gid)  # only a member of the group, or root, may
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
