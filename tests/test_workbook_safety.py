@@ -5,6 +5,9 @@ Sheets API test server on 127.0.0.1) and checked against a control office that n
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import stat
 import tracemalloc
 import zipfile
 from collections import Counter
@@ -16,6 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from sheets_sync.config import Config, load_config
+from sheets_sync.errors import SheetsSyncError
 from sheets_sync.sync import SyncResult, make_backend
 from tests import workbooks as wb
 from tests.sheets_api import SheetsApiServer
@@ -307,3 +311,138 @@ def test_one_stray_value_in_the_last_row_costs_one_row(tmp_path: Path) -> None:
     assert sum(1 for m in result.messages if m.kind != "digest") == 3
     book = load_workbook(path, read_only=True)
     assert book[DMC]["A1048576"].value == "x"
+
+
+# -- the file: checked before the first message ------------------------------------------------------------
+
+
+def local_office(folder: Path) -> tuple[Config, Path]:
+    rows = [ticked(wb.school_code(n)) for n in range(1, 5)]
+    path = wb.write_workbook(folder / "workbook.xlsx", office_tabs(4, (wb.DMC_1,), {DMC: rows}))
+    return load_config(wb.write_config(folder)), path
+
+
+def refused_before_mail(config: Config, path: Path) -> str:
+    """Run a sync that must stop before sending: returns its one-line message; nothing sent or saved."""
+    before = path.read_bytes()
+    with pytest.raises(SheetsSyncError) as refused:
+        sync(config, make_backend(config), FIRST)
+    message = str(refused.value)
+    assert "\n" not in message and "nothing was sent" in message
+    assert not (config.email.outbox_dir).exists() or not any(config.email.outbox_dir.rglob("*.eml"))
+    assert path.read_bytes() == before
+    assert not path.with_name(path.name + ".journal").exists()
+    assert not path.with_name(path.name + ".lock").exists()
+    return message
+
+
+def test_merged_cells_in_a_written_column_stop_the_run_before_any_mail(tmp_path: Path) -> None:
+    """Before: a traceback after the emails were sent, and the workbook never saved again."""
+    config, path = local_office(tmp_path)
+    book = load_workbook(path)
+    book[DMC].merge_cells("C2:C4")  # the district column, grouped as people like to
+    book.save(path)
+    message = refused_before_mail(config, path)
+    assert message == (
+        f"tab '{DMC}': cells C2:C4 are merged, in column C ('อำเภอ') which the sync writes row by row; "
+        "unmerge them, then run the sync again (nothing was sent)"
+    )
+    book = load_workbook(path)
+    book[DMC].unmerge_cells("C2:C4")
+    book.save(path)
+    assert sync(config, make_backend(config), FIRST).wrote
+
+
+def test_merged_cells_in_a_column_of_the_schools_are_no_problem(tmp_path: Path) -> None:
+    config, path = local_office(tmp_path)
+    book = load_workbook(path)
+    book[DMC].merge_cells("G2:G3")  # the school's note
+    book.save(path)
+    assert sync(config, make_backend(config), FIRST).wrote
+
+
+@pytest.mark.parametrize(
+    ("lock_name", "content", "holder"),
+    [
+        (".~lock.workbook.xlsx#", "สมศรี ใจดี,somsri,ESA-PC07,03.12.2026 09:14,file:///C:/x;", "LibreOffice by สมศรี ใจดี since 03.12.2026 09:14"),
+        ("~$workbook.xlsx", None, "Excel by สมชาย"),
+    ],
+)  # fmt: skip
+def test_a_workbook_open_in_an_editor_is_not_overwritten(
+    tmp_path: Path, lock_name: str, content: str | None, holder: str
+) -> None:
+    """Before: the sync overwrote it, the editor's save then erased the log, the next run sent all again."""
+    config, path = local_office(tmp_path)
+    lock = tmp_path / lock_name
+    if content is not None:
+        lock.write_text(content, encoding="utf-8")
+    else:
+        # Excel's owner file: the name as a length byte and ANSI text, padded, then as UTF-16 at 54.
+        wide = "สมชาย".encode("utf-16-le")
+        data = bytes([5]) + b"?????".ljust(53, b" ") + len("สมชาย").to_bytes(2, "little") + wide
+        lock.write_bytes(data.ljust(165, b"\x00"))
+    message = refused_before_mail(config, path)
+    assert message.startswith(f"workbook.xlsx is open in {holder}; close it there")
+    assert message.endswith(f"delete the editor's lock file {lock_name!r}")
+    lock.unlink()
+    assert sync(config, make_backend(config), FIRST).wrote
+
+
+def test_a_read_only_workbook_is_not_rewritten(tmp_path: Path) -> None:
+    config, path = local_office(tmp_path)
+    path.chmod(0o444)
+    message = refused_before_mail(config, path)
+    assert message.startswith(f"{path} is read-only;")
+
+
+def test_too_little_disk_space_for_the_copy_stops_the_run_before_any_mail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, path = local_office(tmp_path)
+    real = shutil.disk_usage
+    monkeypatch.setattr(
+        "sheets_sync.backends.xlsx_preflight.shutil.disk_usage",
+        lambda p: real(p)._replace(free=path.stat().st_size),
+    )
+    assert "KB free, the save needs about" in refused_before_mail(config, path)
+
+
+def test_a_save_keeps_the_files_mode_group_and_symlink(tmp_path: Path) -> None:
+    """Before: a shared file became 0600 and a symlinked workbook a regular file."""
+    config, _ = local_office(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    real = shared / "esa-2569.xlsx"
+    (tmp_path / "workbook.xlsx").rename(real)
+    (tmp_path / "workbook.xlsx").symlink_to(real)
+    real.chmod(0o664)
+    group = next((g for g in os.getgroups() if g != real.stat().st_gid), real.stat().st_gid)
+    os.chown(real, -1, group)
+
+    assert sync(config, make_backend(config), FIRST).wrote
+
+    assert (tmp_path / "workbook.xlsx").is_symlink()
+    assert (tmp_path / "workbook.xlsx").resolve() == real
+    st = real.stat()
+    assert (stat.S_IMODE(st.st_mode), st.st_gid) == (0o664, group)
+    assert load_workbook(real)[LOG_TAB].max_row > 1
+    assert sorted(p.name for p in shared.iterdir()) == ["esa-2569.xlsx"]
+
+
+def test_a_save_refused_by_the_system_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Excel on Windows holding the file: the rename onto it fails. One line; the journal keeps the log."""
+    config, path = local_office(tmp_path)
+
+    replace = os.replace
+
+    def held(src: str, dst: Path) -> None:
+        if Path(dst).suffix != ".xlsx":
+            return replace(src, dst)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("os.replace", held)
+    with pytest.raises(SheetsSyncError) as refused:
+        sync(config, make_backend(config), FIRST)
+    assert str(refused.value).startswith(f"{path}: could not be saved (Permission denied); what was sent")
+    assert path.with_name("workbook.xlsx.journal").exists()
+    assert [p.name for p in tmp_path.glob(".workbook-*")] == []
