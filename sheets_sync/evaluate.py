@@ -198,26 +198,31 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
     )
 
 
-def _mailed_for_cycles(log: list[LogRecord]) -> dict[str, set[str]]:
-    """Cycle id → the schools the log shows a message to about it (sent or refused)."""
-    mailed: dict[str, set[str]] = {}
+def _mailed_for_cycles(log: list[LogRecord]) -> dict[str, dict[str, set[str]]]:
+    """Cycle id → school code → the runs the log shows a message from about it (sent or refused)."""
+    mailed: dict[str, dict[str, set[str]]] = {}
     for record in log:
         if record.kind == DIGEST:
             continue
         for item in record.items:
-            mailed.setdefault(item.rsplit(":", 1)[0], set()).add(record.school_code)
+            by_school = mailed.setdefault(item.rsplit(":", 1)[0], {})
+            by_school.setdefault(record.school_code, set()).add(record.run_id)
     return mailed
 
 
 def _lost_tab_problem(
-    result: CycleResult, mailed: dict[str, set[str]], cycles_tab: str, column: str
+    result: CycleResult, mailed: dict[str, dict[str, set[str]]], cycles_tab: str, column: str
 ) -> Problem | None:
-    """A cycle the log has mail about, whose tab is gone or holds no school row any more."""
-    if not result.processed or not mailed.get(result.cycle.cycle_id):
+    """A cycle the log has mail about, whose tab is gone, or holds no school row after two runs mailed.
+
+    One run is not enough for the rows: on a Google Sheet a run creates the tab before the mail and fills
+    it with its final write, so a run that failed in between leaves it empty, for the next run to fill."""
+    by_school = mailed.get(result.cycle.cycle_id, {})
+    if not result.processed or not by_school:
         return None
     if not result.tab_exists:
         what = f"ไม่พบแท็บ {result.cycle.cycle_id!r} (ถูกเปลี่ยนชื่อหรือลบ)"
-    elif all(e.row is None for e in result.entries):
+    elif all(e.row is None for e in result.entries) and len(set().union(*by_school.values())) > 1:
         what = f"แท็บ {result.tab!r} ไม่มีแถวของโรงเรียนเหลืออยู่"
     else:
         return None
@@ -230,13 +235,14 @@ def _lost_tab_problem(
 
 
 def _without_lost_rows(
-    result: CycleResult, mailed: dict[str, set[str]], problems: list[Problem]
+    result: CycleResult, mailed: dict[str, dict[str, set[str]]], problems: list[Problem]
 ) -> list[EntryResult]:
-    """A school whose row was deleted after it was mailed is not added back blank (and reminded again)."""
-    gone = mailed.get(result.cycle.cycle_id, set())
+    """A school whose row was deleted after two runs mailed it is not added back blank (and reminded again:
+    its ticks are gone); after one run the row may be one that run could not write yet."""
+    by_school = mailed.get(result.cycle.cycle_id, {})
     kept = []
     for e in result.entries:
-        if e.row is None and e.school_code in gone:
+        if e.row is None and len(by_school.get(e.school_code, ())) > 1:
             problems.append(
                 Problem(
                     result.tab,

@@ -36,6 +36,7 @@ from tests.sheets_fixtures import (
 )
 
 FIRST = dt.date(2026, 6, 11)  # DMC-2569-1 one day late: every school owing it gets "overdue-1"
+FOURTH_DAY_LATE = dt.date(2026, 6, 15)  # Mon: "overdue-4" (it fell on Sunday), the next step
 WEEK_LATE = dt.date(2026, 6, 17)  # "overdue-7": an escalation with the directors copied
 SCHOOLS = 6
 CERTIFIED = wb.school_code(1)  # certified by the office: never reminded
@@ -155,6 +156,7 @@ def test_a_cycle_tab_whose_school_rows_were_deleted_reminds_nobody(
 ) -> None:
     office = office_on("office")
     office.sync(FIRST)
+    office.sync(FOURTH_DAY_LATE)
     office.keep_rows(DMC, 1)  # the header only
 
     after = office.sync(WEEK_LATE)
@@ -168,6 +170,7 @@ def test_a_cycle_tab_whose_school_rows_were_deleted_reminds_nobody(
 def test_one_deleted_school_row_is_not_added_back_blank(office_on: Callable[[str], Office]) -> None:
     office = office_on("office")
     office.sync(FIRST)
+    office.sync(FOURTH_DAY_LATE)
     office.keep_rows(DMC, SCHOOLS)  # the last school's row is gone
 
     after = office.sync(WEEK_LATE)
@@ -177,6 +180,17 @@ def test_one_deleted_school_row_is_not_added_back_blank(office_on: Callable[[str
     assert set(escalated(after)) == {wb.school_code(n) for n in range(2, SCHOOLS)}
     row_problems = [p for p in after.evaluation.problems if gone in p.message and p.tab == DMC]
     assert len(row_problems) == 1 and "กู้คืนแถว" in row_problems[0].message
+
+
+def test_a_tab_a_failed_run_left_empty_is_filled_by_the_next_run(office_on: Callable[[str], Office]) -> None:
+    """One run mailed, its rows are not there (on a Google Sheet, a run that failed between the mail and
+    its final write leaves the tab it created empty): the next run fills the rows, no problem."""
+    office = office_on("office")
+    office.sync(FIRST)
+    office.keep_rows(DMC, 1)
+    after = office.sync(WEEK_LATE)
+    assert dmc_problems(after) == []
+    assert len(escalated(after)) == SCHOOLS  # the ticks are gone with the rows: the certified one too
 
 
 def test_an_inactive_cycle_whose_tab_is_gone_is_no_problem(office_on: Callable[[str], Office]) -> None:

@@ -270,7 +270,7 @@ class GsheetsBackend:
             }
             out.append({"addSheet": {"properties": props}})
             self.sheets[LOCK_TAB] = {"properties": props}
-        holder = json.dumps({"token": self._token, **lock_holder.this_run()})
+        holder = json.dumps({"token": self._token, **lock_holder.this_run(), "started_at": time.time()})
         out.append(
             {
                 "updateCells": {

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-# A start more than a day ahead of this machine's clock is not a time the lock was taken.
-_CLOCK_SLACK = 86400.0
+# 1 Jan 3000 UTC: a later start (1e20) is not a time a lock was taken, and no clock can print it.
+_LATEST_START = 32503680000.0
 
 
 def this_run() -> dict[str, Any]:
@@ -27,14 +27,17 @@ def started_at(holder: object) -> float | None:
     value = holder.get("started_at") if isinstance(holder, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
-    return float(value) if 0 < value < time.time() + _CLOCK_SLACK else None
+    return float(value) if 0 < value < _LATEST_START else None
 
 
 def alive_here(holder: dict[str, Any]) -> bool | None:
     """True when the holder is a process that still runs on this machine, False when it ran here and
-    is gone, None when it ran on another machine (only its age can tell)."""
+    is gone, None when it ran on another machine or in this very process (an earlier run of a process
+    that runs syncs one after another): only its age can tell."""
     pid = holder.get("pid")
     if holder.get("host") != socket.gethostname() or isinstance(pid, bool) or not isinstance(pid, int):
+        return None
+    if pid == os.getpid():
         return None
     try:
         os.kill(pid, 0)
