@@ -31,11 +31,12 @@ def run_checks(config_path: str | None) -> list[Check]:
 
 
 def _workbook(config: Config) -> Check:
-    from sheets_sync.sync import make_backend
+    from sheets_sync.sync import make_backend, unsaved_runs
 
     try:
         backend = make_backend(config)
-        ev = evaluate(backend.read(), config, today_in(config.zone))
+        snapshot = backend.read()
+        ev = evaluate(snapshot, config, today_in(config.zone), unsaved_runs(backend))
     except SheetsSyncError as exc:
         return Check("workbook", False, str(exc))
     where = config.workbook.spreadsheet_id or str(config.workbook.path)

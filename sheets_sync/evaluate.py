@@ -115,8 +115,13 @@ def _tab_problem(table: Table) -> list[Problem]:
     ]
 
 
-def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
-    """Parse, validate and decide; raises WorkbookError only when the schools or cycles tab is unusable."""
+def evaluate(
+    snapshot: Snapshot, config: Config, today: dt.date, unsaved_runs: frozenset[str] = frozenset()
+) -> Evaluation:
+    """Parse, validate and decide; raises WorkbookError only when the schools or cycles tab is unusable.
+
+    `unsaved_runs`: runs whose log lines the backend kept although their write never reached the workbook
+    (a killed run's journal): their mail counts as sent, but is no sign that a cycle's tab existed."""
     names = config.tabs
     schools_table = _table(snapshot, names.schools, SCHOOLS)
     cycles_table = _table(snapshot, names.cycles, CYCLES)
@@ -147,7 +152,7 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
 
     log_table = _table(snapshot, names.log, LOG)
     log = parse_log(log_table) if log_table is not None else []
-    mailed = _mailed_for_cycles(log)
+    mailed = _mailed_for_cycles([r for r in log if r.run_id not in unsaved_runs])
 
     rules = config.reminders
     cycle_results: list[CycleResult] = []

@@ -64,6 +64,8 @@ class XlsxBackend:
         self.wb: WorkbookType | None = None
         self._stat: tuple[int, int] | None = None
         self._pending_log: list[dict[str, Cell]] = []
+        # Runs whose log lines come from the journal: killed before their save.
+        self.unsaved_runs: set[str] = set()
 
     # -- lock -----------------------------------------------------------------------------------------
     @contextmanager
@@ -205,6 +207,7 @@ class XlsxBackend:
             for e in self._read_journal()
             if (str(e.get("run_id", "")), str(e.get("message_id", ""))) not in logged
         ]
+        self.unsaved_runs = {str(e.get("run_id", "")) for e in self._pending_log}
         if self._pending_log:
             for entry in self._pending_log:
                 line: list[Cell] = [None] * (max(positions.values()) + 1)
