@@ -106,7 +106,11 @@ class XlsxBackend:
     def _remove_leftovers(self) -> None:
         """Temporary copies left by a run killed while saving (holding the lock, no other run writes them)."""
         target = self.path.resolve()
-        for leftover in target.parent.glob(f".{target.stem}-*.xlsx"):
+        leftovers = [
+            *target.parent.glob(f".{target.stem}-*.xlsx"),
+            *target.parent.glob(f".{target.stem}.probe-*"),
+        ]
+        for leftover in leftovers:
             leftover.unlink(missing_ok=True)
 
     def _holder(self, path: Path | None = None) -> dict[str, Any]:

@@ -100,7 +100,7 @@ def _check_folder(path: Path, target: Path) -> None:
             f"disk space, then run the sync again ({NOTHING_SENT})"
         )
     try:
-        fd, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=".xlsx")
+        fd, probe = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.probe-")
     except OSError as exc:
         raise BackendError(
             f"{target.parent}: the sync cannot create files in this folder ({exc.strerror}); it saves the "
