@@ -165,40 +165,99 @@ new_year.help = (
 
 @cli.command("import-schools")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--dry-run", is_flag=True, help="Print each change (school, column, old → new); write nothing.")
 @common_options
 def import_schools(ctx: Context, file: Path, dry_run: bool) -> None:
-    """Add or update schools from FILE (.csv in UTF-8, or .xlsx), matched by school code.
+    """Add or update schools from FILE (.csv or .xlsx), matched by school code.
 
-    Headers are matched like the workbook's (Thai label or English key). Rows with problems are
-    listed and skipped; every other row is added or updated. Schools are never deleted.
+    \b
+    CSV in UTF-8 (with or without BOM), Windows-874/TIS-620 (Thai Excel's "CSV") or UTF-16
+    (Excel's "Unicode text", tab separated); .xlsx: the first sheet. The header row may be below
+    title rows. Headers are matched like the workbook's (Thai label or English key) and by the
+    names school lists use (รหัสสถานศึกษา, อีเมลผู้อำนวยการ, เบอร์โทรศัพท์ …); every column not
+    used is named on stderr. A row without a contact email is imported and marked ยังไม่มีอีเมล.
+    Rows with other problems are listed and skipped. Schools are never deleted.
     """
-    from sheets_sync.provision import import_plan, read_rows_file
+    from sheets_sync.provision import import_plan, known_columns
+    from sheets_sync.schema import SCHOOLS
+    from sheets_sync.school_list import read_school_list
 
-    rows = read_rows_file(file)
+    source = read_school_list(file, SCHOOLS)
+    where = f", header on row {source.header_row}" if source.header_row > 1 else ""
+    ctx.progress(f"read {file.name}: {source.encoding}{where}")
     backend = _backend(ctx)
     with backend.lock():
-        result = import_plan(backend.read(), ctx.config, rows, file.name)
+        result = import_plan(backend.read(), ctx.config, source.rows, file.name, source.header_row)
         if not dry_run and (result.added or result.updated):
             backend.write(result.plan)
             backend.commit()
+    if result.unused:
+        names = ", ".join(repr(n) for n in result.unused)
+        click.echo(
+            f"not imported: column {names}; the columns it knows (label (key): other names):", err=True
+        )
+        for line in known_columns():
+            click.echo(f"  {line}", err=True)
     for p in result.problems:
         click.echo(f"skipped: {p}", err=True)
+    imported = "would be imported" if dry_run else "imported"
+    for p in result.no_email:
+        click.echo(f"no email: {p.tab}!แถว {p.row} {imported} with ยังไม่มีอีเมล in tab "
+                   f"{ctx.config.tabs.schools!r}; type the address there", err=True)  # fmt: skip
+    if dry_run:
+        for change in result.changes:
+            click.echo(str(change))
     add, update = ("would add", "would update") if dry_run else ("added", "updated")
     click.echo(f"{add} {len(result.added)}, {update} {len(result.updated)}, unchanged {result.unchanged}, "
                f"skipped {len({p.row for p in result.problems})}")  # fmt: skip
 
 
+@cli.command("share-list")
+@common_options
+def share_list(ctx: Context) -> None:
+    """Print the active schools' contact emails, comma separated, for Google's Share dialog.
+
+    Paste the line into the sheet's Share → Add people box (as Editor) so that each school's staff
+    can tick their row. Each address once, in the order of the schools tab.
+    """
+    from sheets_sync.parse import parse_schools
+    from sheets_sync.schema import SCHOOLS
+    from sheets_sync.table import Table
+    from sheets_sync.validate import usable_emails
+
+    name = ctx.config.tabs.schools
+    snapshot = _backend(ctx).read()
+    if name not in snapshot:
+        raise SheetsSyncError(f"tab {name!r} not found in the workbook; run 'sheets-sync init' to create it")
+    table = Table.read(name, snapshot[name], SCHOOLS)
+    table.require()
+    schools, _problems = parse_schools(table)
+    seen: dict[str, str] = {}
+    for school in schools:
+        if school.active:
+            for address in usable_emails(school.contact_emails):
+                seen.setdefault(address.casefold(), address)
+    ctx.progress(f"{len(seen)} addresses of {sum(s.active for s in schools)} active schools")
+    click.echo(", ".join(seen.values()))
+
+
 @cli.command()
 @today_option
 @click.option("--dry-run", is_flag=True, help="Print the emails that would go out; write and send nothing.")
+@click.option(
+    "--no-mail",
+    is_flag=True,
+    help="Record only: write statuses and sightings, send nothing (reminders stay pending).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON instead of a table.")
 @common_options
-def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) -> None:
+def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, no_mail: bool, as_json: bool) -> None:
     """Check every row, write statuses and colors, send today's reminders and the digest.
 
     Safe to run many times a day: a school gets at most one email a day, and a reminder step
-    that was sent is never sent again (the log tab remembers).
+    that was sent is never sent again (the log tab remembers). A record-only run (--no-mail) just
+    after midnight makes lateness exact to the day: a school is late only if a run saw its box
+    still empty after the deadline day.
     """
     from sheets_sync.run_summary import text_summary, write_step_summary
     from sheets_sync.sync import make_backend, make_transport, run_sync
@@ -208,7 +267,9 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) 
     backend = make_backend(config, ctx.progress)
     transport = make_transport(config, day, dry_run, lambda line: click.echo(line))
     with _stop_on_sigterm():
-        result = run_sync(config, backend, transport, day, dry_run=dry_run, echo=ctx.progress)
+        result = run_sync(
+            config, backend, transport, day, dry_run=dry_run, no_mail=no_mail, echo=ctx.progress
+        )
     if as_json:
         click.echo(json.dumps(_sync_json(result), ensure_ascii=False, indent=2))
     else:
@@ -375,7 +436,10 @@ def demo(ctx: Context, folder: Path, fresh: bool) -> None:
 @cli.command(short_help="A report for the director (HTML, Markdown or JSON).")
 @today_option
 @click.option(
-    "--cycle", "cycle_id", help="Cycle id to report on, or 'all' (default: the cycle opened most recently)."
+    "--cycle",
+    "cycle_id",
+    help="Cycle id to report on, or 'all' for every cycle that has opened (default: every open cycle, "
+    "most urgent first).",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."

@@ -21,6 +21,7 @@ from sheets_sync.reminders import (
     cycle_steps,
     decide_school,
     digest_due,
+    still_reminded,
 )
 from sheets_sync.schema import CYCLE_TAB, CYCLES, GCODE, LOG, SCHOOLS, TabSpec
 from sheets_sync.status import CycleStatus, GcodeStatus, cycle_status, gcode_status
@@ -373,7 +374,8 @@ def _decide(
     owed: dict[str, list[Owed]] = {}
     replies: dict[str, list[HelpReply]] = {}
     for cr in cycle_results:
-        if not cr.processed:
+        # A cycle past its closing (or long past its deadline) is no longer put to the schools.
+        if not cr.processed or not still_reminded(cr.cycle, config.reminders, today):
             continue
         for e in cr.entries:
             if e.occurrence or e.school is None:

@@ -11,6 +11,7 @@ from typing import TypeVar
 from sheets_sync import cells
 from sheets_sync.cells import Cell, CellError
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
+from sheets_sync.schema import NO_EMAIL_YET
 from sheets_sync.table import Table
 
 T = TypeVar("T")
@@ -50,7 +51,9 @@ def split_emails(raw: str) -> tuple[str, ...]:
     """`a@x, b@y; c@z` as separate addresses (checked later, in validation).
 
     Only commas and semicolons separate: a line break inside a cell stays in the address, so validation
-    reports it and the address is never put in a header."""
+    reports it and the address is never put in a header. The import's "no email yet" mark is no address."""
+    if raw.strip() == NO_EMAIL_YET:
+        return ()
     return tuple(p.strip(" \t") for p in re.split(r"[,;]+", raw) if p.strip())
 
 
@@ -108,6 +111,10 @@ def parse_cycles(table: Table) -> tuple[list[Cycle], list[Problem]]:
                 active=True if cells.is_blank(active_raw) else r.tick("active", True),
                 note=r.text("note"),
                 row=row,
+                closes_on=r.read("closes_on", cells.date, None),
+                needs_certification=None
+                if cells.is_blank(values.get("needs_certification"))
+                else r.tick("needs_certification"),
             )
         problems.extend(r.problems)
         if cycle is not None:
@@ -126,7 +133,16 @@ def _occurrences() -> Callable[[str], int]:
 
 
 _TICKS = ("submitted", "confirmed", "needs_help", "certified", "help_done")
-_DATES = ("submitted_seen", "confirmed_seen", "last_reminded", "help_seen", "help_answered", "help_closed")
+_DATES = (
+    "submitted_seen",
+    "confirmed_seen",
+    "last_reminded",
+    "help_seen",
+    "help_answered",
+    "help_closed",
+    "submitted_empty_on",
+    "confirmed_empty_on",
+)
 _ABSENT = 1 << 30  # the position of a column the tab does not have: beyond every row's end
 
 
@@ -190,6 +206,8 @@ def parse_cycle_entries(table: Table) -> list[CycleEntry]:
                 submitted_seen=dates[0],
                 confirmed_seen=dates[1],
                 last_reminded=dates[2],
+                submitted_empty_on=dates[6],
+                confirmed_empty_on=dates[7],
                 cell_problems=tuple(reader.problems) if reader is not None else (),
                 help_reply="" if reply is None else cells.text(reply).strip(),
                 help_done=ticks[4],
@@ -221,7 +239,9 @@ def parse_gcode(table: Table) -> list[GcodeRequest]:
                 g_code=cells.normalize_digits(r.text("g_code")).upper().replace(" ", "").replace("-", ""),
                 in_dmc=r.tick("in_dmc"),
                 note=r.text("note"),
+                returned_reason=r.text("returned_reason"),
                 verified_seen=r.read("verified_seen", cells.date, None),
+                returned_seen=r.read("returned_seen", cells.date, None),
                 cell_problems=tuple(r.problems),
             )
         )

@@ -34,3 +34,11 @@ def looks_personal(value: str) -> bool:
 def masked(value: str) -> str:
     """`value`, or a placeholder when it may hold personal data."""
     return HIDDEN if value and looks_personal(value) else value
+
+
+def masked_g_code(value: str) -> str:
+    """A G number as messages show it: only its last four digits (`G••••••••1234`); it identifies a child."""
+    digits = re.sub(r"\D", "", value.translate(THAI_DIGITS))
+    if not digits:
+        return ""
+    return "G" + "•" * max(len(digits) - 4, 0) + digits[-4:] if len(digits) > 4 else "G" + "•" * 8

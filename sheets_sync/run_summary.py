@@ -11,10 +11,23 @@ from sheets_sync.summary import CycleSummary
 from sheets_sync.sync import SyncResult
 from sheets_sync.thaidates import thai_date
 
-COLUMNS = ("certified", "confirmed", "overdue", "due_soon", "submitted", "pending", "not_open", "inactive")
+COLUMNS = (
+    "certified",
+    "done",
+    "confirmed",
+    "missed",
+    "overdue",
+    "due_soon",
+    "submitted",
+    "pending",
+    "not_open",
+    "inactive",
+)
 SHORT = {
     "certified": "certified",
+    "done": "done",
     "confirmed": "confirmed",
+    "missed": "missed",
     "overdue": "overdue",
     "due_soon": "due soon",
     "submitted": "submitted",

@@ -26,6 +26,9 @@ _PLAIN_ADDRESS = re.compile(
 )
 
 
+NO_CONTACT_EMAIL = "ไม่มีอีเมลผู้รับผิดชอบ จึงส่งแจ้งเตือนไม่ได้"
+
+
 def plain_address(address: str) -> bool:
     """An address of the everyday shape that email-validator accepts: recognized in about a microsecond,
     where the validator takes ~130 (a national workbook has some 60,000 addresses). Anything else, and every
@@ -107,6 +110,8 @@ def validate_schools(tab: str, schools: list[School], labels: dict[str, str]) ->
             )
         else:
             first_row[s.code] = s.row
+        if not s.name.strip():
+            problems.append(Problem(tab, s.row, labels["name"], "ไม่ได้กรอกชื่อโรงเรียน"))
         for key, value, what in (
             ("name", s.name, "ชื่อโรงเรียน"),
             ("contact_name", s.contact_name, "ชื่อผู้รับผิดชอบ"),
@@ -114,7 +119,7 @@ def validate_schools(tab: str, schools: list[School], labels: dict[str, str]) ->
             if "\n" in value or "\r" in value:
                 problems.append(Problem(tab, s.row, labels[key], f"{what}ต้องอยู่ในบรรทัดเดียว"))
         if s.active and not s.contact_emails:
-            problems.append(Problem(tab, s.row, labels["contact_email"], "ไม่มีอีเมลผู้รับผิดชอบ จึงส่งแจ้งเตือนไม่ได้"))
+            problems.append(Problem(tab, s.row, labels["contact_email"], NO_CONTACT_EMAIL))
         for key, addresses in (("contact_email", s.contact_emails), ("director_email", s.director_emails)):
             for address in addresses:
                 message = email_problem(address)
@@ -217,10 +222,14 @@ def validate_gcode(
             else:
                 g_first[q.g_code] = q.row
         elif q.verified:
-            add("g_code", "เขตตรวจสอบแล้วแต่ยังไม่ได้กรอกเลข G")
+            add("g_code", "เขตรับรองแล้วแต่โรงเรียนยังไม่ได้กรอกเลข G")
         if q.in_dmc and not q.verified:
-            add("in_dmc", "เพิ่มใน DMC แล้วแต่เขตยังไม่ได้ตรวจสอบ")
-        for key, value in (("student_ref", q.student_ref), ("note", q.note)):
+            add("in_dmc", "เพิ่มใน DMC แล้วแต่เขตยังไม่ได้รับรองคำขอ")
+        for key, value in (
+            ("student_ref", q.student_ref),
+            ("note", q.note),
+            ("returned_reason", q.returned_reason),
+        ):
             if value and looks_personal(value):
                 add(key, PERSONAL_DATA)
         problems.extend(p)

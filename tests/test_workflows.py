@@ -144,27 +144,52 @@ def test_cron_parser_reads_posix_fields() -> None:
     assert cron_times("0 1 14 * 1", saturday) != []  # day of month or weekday
 
 
-@pytest.mark.parametrize("year", [2026, 2027])
-def test_cron_fires_at_0800_bangkok_on_every_weekday_of_the_year(sync: dict[str, Any], year: int) -> None:
-    schedules = sync["on"]["schedule"]
-    assert len(schedules) == 1
-    expr = schedules[0]["cron"]
+SENDING_CRON = "0 1 * * 1-5"
+RECORDING_CRON = "5 17 * * *"
+
+
+def fired_in_bangkok(expr: str, year: int) -> list[dt.datetime]:
+    """Every Bangkok time in `year` at which the UTC cron `expr` fires."""
     fired: list[dt.datetime] = []
     day = dt.date(year - 1, 12, 30)  # UTC days around the year, so every Bangkok day of it is covered
     while day <= dt.date(year + 1, 1, 2):
         fired += [t.astimezone(BANGKOK) for t in cron_times(expr, day)]
         day += dt.timedelta(days=1)
-    in_year = [t for t in fired if t.year == year]
+    return [t for t in fired if t.year == year]
+
+
+def days_of(year: int, weekdays_only: bool) -> set[dt.date]:
+    out, d = set(), dt.date(year, 1, 1)
+    while d.year == year:
+        if d.weekday() < 5 or not weekdays_only:
+            out.add(d)
+        d += dt.timedelta(days=1)
+    return out
+
+
+def test_two_schedules_one_that_sends_and_one_that_records(sync: dict[str, Any]) -> None:
+    assert [s["cron"] for s in sync["on"]["schedule"]] == [SENDING_CRON, RECORDING_CRON]
+
+
+@pytest.mark.parametrize("year", [2026, 2027])
+def test_cron_fires_at_0800_bangkok_on_every_weekday_of_the_year(sync: dict[str, Any], year: int) -> None:
+    in_year = fired_in_bangkok(SENDING_CRON, year)
     assert {(t.hour, t.minute) for t in in_year} == {(8, 0)}
     fired_days = [t.date() for t in in_year]
     assert len(fired_days) == len(set(fired_days)), "at most one run a day"
-    weekdays = set()
-    d = dt.date(year, 1, 1)
-    while d.year == year:
-        if d.weekday() < 5:
-            weekdays.add(d)
-        d += dt.timedelta(days=1)
-    assert set(fired_days) == weekdays, "every Monday to Friday in Bangkok, no weekend"
+    assert set(fired_days) == days_of(year, weekdays_only=True), (
+        "every Monday to Friday in Bangkok, no weekend"
+    )
+
+
+@pytest.mark.parametrize("year", [2026, 2027])
+def test_the_record_only_cron_fires_just_after_midnight_bangkok_every_day(year: int) -> None:
+    in_year = fired_in_bangkok(RECORDING_CRON, year)
+    assert {(t.hour, t.minute) for t in in_year} == {(0, 5)}
+    fired_days = [t.date() for t in in_year]
+    assert len(fired_days) == len(set(fired_days))
+    # 17:05 UTC on 31 Dec of the year before is 00:05 on 1 Jan in Bangkok: every day, weekends included.
+    assert set(fired_days) == days_of(year, weekdays_only=False)
 
 
 def test_the_cron_comment_says_it_is_utc_and_may_start_late() -> None:
@@ -273,17 +298,33 @@ def test_install_then_doctor_then_sync(sync: dict[str, Any], job_name: str) -> N
 
 
 @pytest.mark.parametrize("job_name", SYNC_JOBS)
-def test_the_outbox_is_kept_and_the_report_step_is_waiting(sync: dict[str, Any], job_name: str) -> None:
+def test_the_report_is_written_each_run_and_kept_with_the_outbox(sync: dict[str, Any], job_name: str) -> None:
     job = sync["jobs"][job_name]
     (upload,) = uses(job, "actions/upload-artifact")
     assert upload["uses"] == "actions/upload-artifact@v4"
     assert upload["if"] == "always()"
+    assert upload["id"] == "keep"
     assert upload["with"]["if-no-files-found"] == "ignore"
     assert "gha-creds" not in upload["with"]["path"] and "*" not in upload["with"]["path"]
+    assert "report.html" in upload["with"]["path"].split()
     # Artifact names cannot hold "/": the office's name comes from a step, not from the matrix path.
     assert upload["with"]["name"] == "sheets-sync-${{ steps.office.outputs.name }}"
+    report = step_named(job, "sheets-sync report")
+    steps = job["steps"]
+    sync_step = next(s for s in steps if "sheets-sync sync" in s.get("run", ""))
+    link = step_named(job, "Link the report from the run's summary")
+    assert steps.index(sync_step) < steps.index(report) < steps.index(upload) < steps.index(link)
+    # Also after a failed sync; a report that cannot be made never fails the office's run.
+    assert report["if"] == "success() || failure()" and report["continue-on-error"] is True
+    assert link["env"] == {"ARTIFACT_URL": "${{ steps.keep.outputs.artifact-url }}"}
+    assert "steps.keep.outputs.artifact-url != ''" in link["if"]
+
+
+def test_no_step_is_left_commented_out() -> None:
     text = SYNC.read_text(encoding="utf-8")
-    assert re.search(r"^\s*#\s*run: sheets-sync report --out report\.html$", text, re.M)
+    assert not re.search(r"^\s*#\s*-\s*(name|uses|run):", text, re.M)
+    assert not re.search(r"^\s*#\s*run:", text, re.M)
+    assert "later version" not in text
 
 
 def test_tests_run_the_same_checks_as_ci_run(test_wf: dict[str, Any]) -> None:
@@ -388,14 +429,6 @@ def test_secrets_reach_only_the_steps_that_need_them(sync: dict[str, Any]) -> No
     assert passed == set(SECRET_VARS)
 
 
-def test_commented_lines_pass_secrets_only_as_env() -> None:
-    # The commented report step is YAML-to-be: once uncommented it must obey the same rule.
-    text = SYNC.read_text(encoding="utf-8")
-    commented = [ln for ln in text.splitlines() if ln.lstrip().startswith("#") and "secrets." in ln]
-    assert commented
-    assert all(re.match(r"^\s*#\s+([A-Z_]+): \$\{\{ secrets\.\1 \}\}$", ln) for ln in commented)
-
-
 # -- the scripts, run with bash ----------------------------------------------------------------------
 
 
@@ -475,6 +508,7 @@ def fake_sheets_sync(tmp_path: Path) -> Path:
     ("dry_run", "today", "expected"),
     [
         ("", "", ["sync"]),  # the cron: no inputs at all
+        ("", "", ["sync", "--no-mail"]),  # the midnight cron: record only
         ("false", "", ["sync"]),
         ("true", "", ["sync", "--dry-run"]),
         ("true", "2026-11-12", ["sync", "--today", "2026-11-12", "--dry-run"]),
@@ -502,10 +536,13 @@ def test_sync_arguments_come_from_the_inputs_safely(
     step = step_named(sync["jobs"][job_name], "sheets-sync sync")
     assert step["env"]["DRY_RUN"] == "${{ inputs.dry_run }}"
     assert step["env"]["TODAY"] == "${{ inputs.today }}"
+    assert step["env"]["SCHEDULE"] == "${{ github.event.schedule }}"
     env = {
         "PATH": f"{fake_sheets_sync}{os.pathsep}{os.environ['PATH']}",
         "DRY_RUN": dry_run,
         "TODAY": today,
+        # github.event.schedule: the cron expression of a scheduled run, empty for a hand run.
+        "SCHEDULE": RECORDING_CRON if "--no-mail" in expected else (SENDING_CRON if not dry_run else ""),
         "GOOGLE_SERVICE_ACCOUNT_JSON": "SECRET-KEY",
     }
     result = run_step(bash, step["run"], tmp_path, env)
@@ -513,6 +550,46 @@ def test_sync_arguments_come_from_the_inputs_safely(
     assert result.stdout.splitlines() == expected
     assert "SECRET-KEY" not in result.stdout + result.stderr
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        ("", ["report", "--quiet", "--out", "report.html"]),
+        ("2026-11-12", ["report", "--today", "2026-11-12", "--quiet", "--out", "report.html"]),
+        ("$(touch pwned)", ["report", "--today", "$(touch pwned)", "--quiet", "--out", "report.html"]),
+    ],
+)
+@pytest.mark.parametrize("job_name", SYNC_JOBS)
+def test_report_arguments_come_from_the_inputs_safely(
+    sync: dict[str, Any], tmp_path: Path, bash: str, fake_sheets_sync: Path, job_name: str, today: str,
+    expected: list[str],
+) -> None:  # fmt: skip
+    step = step_named(sync["jobs"][job_name], "sheets-sync report")
+    assert step["env"]["TODAY"] == "${{ inputs.today }}"
+    env = {"PATH": f"{fake_sheets_sync}{os.pathsep}{os.environ['PATH']}", "TODAY": today}
+    result = run_step(bash, step["run"], tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == expected
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("with_report", [True, False])
+def test_the_step_summary_links_the_kept_report(
+    sync: dict[str, Any], tmp_path: Path, bash: str, with_report: bool
+) -> None:
+    step = step_named(sync["jobs"]["sync"], "Link the report from the run's summary")
+    summary = tmp_path / "summary.md"
+    summary.write_text("| cycle | … |\n", encoding="utf-8")  # what the sync step wrote
+    if with_report:
+        (tmp_path / "report.html").write_text("<html></html>", encoding="utf-8")
+    url = "https://github.com/esa/sheets-sync/actions/runs/1/artifacts/2"
+    result = run_step(bash, step["run"], tmp_path, {"ARTIFACT_URL": url, "GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 0, result.stderr
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("| cycle | … |\n")  # appended, not replaced
+    what = "report.html and the outbox" if with_report else "the outbox"
+    assert f"[Download {what} (zip, kept 14 days)]({url})" in text
 
 
 # -- the example office ------------------------------------------------------------------------------
