@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import json
 import os
 import shutil
 import signal
@@ -22,9 +21,15 @@ from sheets_sync.config import CONFIG_ENV, Config, load_config
 from sheets_sync.errors import MailError, SheetsSyncError
 from sheets_sync.evaluate import Evaluation, evaluate
 from sheets_sync.newyear import HELP_TABLE
+from sheets_sync.outgoing import for_terminal, outgoing_json, workflow_message
 from sheets_sync.thaidates import today_in
 
 F = Callable[..., Any]
+
+
+def say(message: str = "", err: bool = False, nl: bool = True) -> None:
+    """Every line the CLI prints: personal data masked, control characters dropped, no workflow command."""
+    click.echo(for_terminal(message), err=err, nl=nl)
 
 
 class Context:
@@ -41,7 +46,7 @@ class Context:
 
     def progress(self, message: str) -> None:
         if not self.quiet:
-            click.echo(message, err=True)
+            say(message, err=True)
 
     def today(self, override: dt.datetime | None) -> dt.date:
         return override.date() if override else today_in(self.config.zone)
@@ -67,8 +72,8 @@ def common_options(func: F) -> F:
                 raise
             if os.environ.get("GITHUB_ACTIONS") == "true":
                 # Shown on the workflow run's page, not only in the step's log.
-                click.echo(f"::error::{exc}", err=True)
-            raise click.ClickException(str(exc)) from None
+                click.echo(f"::error::{workflow_message(str(exc))}", err=True)
+            raise click.ClickException(for_terminal(str(exc))) from None
 
     return wrapper
 
@@ -122,7 +127,7 @@ def init(ctx: Context) -> None:
         backend.prepare(plan)
         backend.commit()
     where = getattr(backend, "path", None) or ctx.config.workbook.spreadsheet_id
-    click.echo(f"{'created' if created else 'checked'} {where}")
+    say(f"{'created' if created else 'checked'} {where}")
 
 
 def _start_if_missing(backend: Any) -> bool:
@@ -148,7 +153,7 @@ def new_year(ctx: Context, year: int, skip_existing: bool) -> None:
             backend.write(plan)
             backend.commit()
     noun = "cycle" if len(added) == 1 else "cycles"
-    click.echo(f"added {len(added)} {noun}: {', '.join(added)}" if added else "nothing to add")
+    say(f"added {len(added)} {noun}: {', '.join(added)}" if added else "nothing to add")
 
 
 new_year.short_help = "Add the five default cycles of academic YEAR (BE)."
@@ -180,9 +185,9 @@ def import_schools(ctx: Context, file: Path, dry_run: bool) -> None:
             backend.write(result.plan)
             backend.commit()
     for p in result.problems:
-        click.echo(f"skipped: {p}", err=True)
+        say(f"skipped: {p}", err=True)
     add, update = ("would add", "would update") if dry_run else ("added", "updated")
-    click.echo(f"{add} {len(result.added)}, {update} {len(result.updated)}, unchanged {result.unchanged}, "
+    say(f"{add} {len(result.added)}, {update} {len(result.updated)}, unchanged {result.unchanged}, "
                f"skipped {len({p.row for p in result.problems})}")  # fmt: skip
 
 
@@ -197,26 +202,32 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) 
     Safe to run many times a day: a school gets at most one email a day, and a reminder step
     that was sent is never sent again (the log tab remembers).
     """
-    from sheets_sync.run_summary import text_summary, write_step_summary
+    from sheets_sync.run_summary import StepSummaryError, refusals, text_summary, write_step_summary
     from sheets_sync.sync import make_backend, make_transport, run_sync
 
     config = ctx.config
     day = ctx.today(today)
     backend = make_backend(config, ctx.progress)
-    transport = make_transport(config, day, dry_run, lambda line: click.echo(line))
+    transport = make_transport(config, day, dry_run, say)
     with _stop_on_sigterm():
         result = run_sync(config, backend, transport, day, dry_run=dry_run, echo=ctx.progress)
     if as_json:
-        click.echo(json.dumps(_sync_json(result), ensure_ascii=False, indent=2))
+        say(outgoing_json(_sync_json(result)))
     else:
-        click.echo(text_summary(result))
+        say(text_summary(result))
         outbox = getattr(transport, "written", None)
         if outbox:
-            click.echo(f"outbox: {config.email.outbox_dir / 'index.html'}")
-    write_step_summary(result, dry_run=dry_run)
+            say(f"outbox: {config.email.outbox_dir / 'index.html'}")
+    try:
+        write_step_summary(result, dry_run=dry_run)
+    except StepSummaryError as exc:
+        say(f"warning: {exc}", err=True)
     ctx.progress(f"done in {result.seconds:.2f}s")
     if result.mail_error:
         raise MailError(result.mail_error)
+    refused = refusals(result)
+    if refused:
+        raise MailError(refused)
 
 
 @contextlib.contextmanager
@@ -264,12 +275,12 @@ def status(ctx: Context, today: dt.datetime | None, as_json: bool) -> None:
     ev = _evaluate(ctx, today)
     summaries = summarize(ev)
     if as_json:
-        click.echo(json.dumps(status_data(ev, summaries), ensure_ascii=False, indent=2))
+        say(outgoing_json(status_data(ev, summaries)))
         return
-    click.echo(status_table(summaries))
+    say(status_table(summaries))
     if ev.requests:
         counts = gcode_counts(ev)
-        click.echo("G-code: " + ", ".join(f"{k} {n}" for k, n in counts.items() if n))
+        say("G-code: " + ", ".join(f"{k} {n}" for k, n in counts.items() if n))
 
 
 @cli.command()
@@ -280,16 +291,14 @@ def validate(ctx: Context, today: dt.datetime | None, as_json: bool) -> None:
     """List every problem in the workbook by tab, row and column; exit 1 when there is any."""
     ev = _evaluate(ctx, today)
     if as_json:
-        click.echo(
-            json.dumps(
-                [{"tab": p.tab, "row": p.row, "column": p.column, "message": p.message} for p in ev.problems],
-                ensure_ascii=False,
-                indent=2,
+        say(
+            outgoing_json(
+                [{"tab": p.tab, "row": p.row, "column": p.column, "message": p.message} for p in ev.problems]
             )
         )
     else:
         for p in ev.problems:
-            click.echo(str(p))
+            say(str(p))
         ctx.progress(f"{len(ev.problems)} problems")
     if ev.problems:
         sys.exit(1)
@@ -315,16 +324,16 @@ def preview(ctx: Context, school_code: str, today: dt.datetime | None, as_html: 
         raise click.ClickException(f"school {wanted} is not in tab {ctx.config.tabs.schools!r}")
     reminder = next((r for r in ev.reminders if r.school.code == wanted), None)
     if reminder is None:
-        click.echo(f"no email due today for {wanted} (nothing owed, already sent, or not a sending day)")
+        say(f"no email due today for {wanted} (nothing owed, already sent, or not a sending day)")
         return
     rendered = Renderer(ctx.config, backend.row_link).school(reminder, ev.today)
     msg = rendered.message
     for header in ("From", "To", "Cc", "Reply-To", "Subject"):
         if msg.get(header):
-            click.echo(f"{header}: {header_text(msg, header)}")
-    click.echo("")
+            say(f"{header}: {header_text(msg, header)}")
+    say("")
     body = msg.get_body(preferencelist=("html",) if as_html else ("plain",))
-    click.echo(body.get_content() if body is not None else "")
+    say(body.get_content() if body is not None else "")
 
 
 @cli.command()
@@ -357,13 +366,13 @@ def demo(ctx: Context, folder: Path, fresh: bool) -> None:
         create_demo(folder)
     config = load_config(config_path)
     backend = make_backend(config)
-    transport = make_transport(config, DEMO_TODAY, False, click.echo)
+    transport = make_transport(config, DEMO_TODAY, False, say)
     result = run_sync(config, backend, transport, DEMO_TODAY, echo=ctx.progress)
-    click.echo(text_summary(result))
-    click.echo("")
-    click.echo(f"workbook: {config.workbook.path}")
-    click.echo(f"emails:   {config.email.outbox_dir / 'index.html'}  ({len(result.messages)} new this run)")
-    click.echo(f"next:     sheets-sync status --config {config_path} --today {DEMO_TODAY.isoformat()}")
+    say(text_summary(result))
+    say("")
+    say(f"workbook: {config.workbook.path}")
+    say(f"emails:   {config.email.outbox_dir / 'index.html'}  ({len(result.messages)} new this run)")
+    say(f"next:     sheets-sync status --config {config_path} --today {DEMO_TODAY.isoformat()}")
 
 
 @cli.command(short_help="A report for the director (HTML, Markdown or JSON).")
@@ -396,17 +405,17 @@ def report(ctx: Context, today: dt.datetime | None, cycle_id: str | None, out: P
     ev = _evaluate(ctx, today)
     built = reports.build(ev, summarize(ev), cycle_id)
     if fmt == "json":
-        text = json.dumps(reports.to_json(built), ensure_ascii=False, indent=2) + "\n"
+        text = outgoing_json(reports.to_json(built)) + "\n"
     elif fmt == "md":
         text = reports.to_markdown(built)
     else:
         text = reports.to_html(built)
     if out is None:
-        click.echo(text, nl=False)
+        say(text, nl=False)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {out}")
+    say(f"wrote {out}")
 
 
 @cli.command()
@@ -418,7 +427,7 @@ def doctor(ctx: Context) -> None:
     failed = 0
     for check in run_checks(ctx.config_path):
         mark = "ok  " if check.ok else "FAIL"
-        click.echo(f"{mark} {check.name}: {check.detail}")
+        say(f"{mark} {check.name}: {check.detail}")
         failed += not check.ok
     if failed:
         sys.exit(1)

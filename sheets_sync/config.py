@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sheets_sync.errors import ConfigError
+from sheets_sync.outgoing import vouch
 
 CONFIG_ENV = "SHEETS_SYNC_CONFIG"
 DEFAULT_CONFIG_NAME = "sheets-sync.toml"
@@ -179,6 +180,7 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
         )
     config = Config(source=source, **sections)
     _check(config, source)
+    vouch(config.office.officer_name, config.office.name)
     return config
 
 
