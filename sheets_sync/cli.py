@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import logging
 import os
 import shutil
 import signal
@@ -30,6 +31,20 @@ F = Callable[..., Any]
 def say(message: str = "", err: bool = False, nl: bool = True) -> None:
     """Every line the CLI prints: personal data masked, control characters dropped, no workflow command."""
     click.echo(for_terminal(message), err=err, nl=nl)
+
+
+class _GuardedLog(logging.Handler):
+    """The package's log records (an SMTP server's words, retries) reach stderr through the same guard."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            say(self.format(record), err=True)
+
+
+def _guard_logs() -> None:
+    logger = logging.getLogger("sheets_sync")
+    if not any(isinstance(h, _GuardedLog) for h in logger.handlers):
+        logger.addHandler(_GuardedLog(logging.WARNING))
 
 
 class Context:
@@ -96,6 +111,7 @@ def cli() -> None:
 
     Try it with no account: `sheets-sync demo`.
     """
+    _guard_logs()
 
 
 def _backend(ctx: Context) -> Any:
