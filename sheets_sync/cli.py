@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import functools
 import logging
 import os
@@ -82,20 +83,49 @@ def common_options(func: F) -> F:
         ctx = Context(config_path, quiet)
         try:
             return func(ctx, **kwargs)
-        except SheetsSyncError as exc:
+        except (SheetsSyncError, OSError) as exc:
             if os.environ.get("SHEETS_SYNC_RAISE"):
                 raise
+            message = str(exc) if isinstance(exc, SheetsSyncError) else os_error_line(exc)
             if os.environ.get("GITHUB_ACTIONS") == "true":
                 # Shown on the workflow run's page, not only in the step's log.
-                click.echo(f"::error::{workflow_message(str(exc))}", err=True)
-            raise click.ClickException(for_terminal(str(exc))) from None
+                click.echo(f"::error::{workflow_message(message)}", err=True)
+            raise click.ClickException(for_terminal(message)) from None
 
     return wrapper
+
+
+# Dates far from now overflow the date arithmetic of reminders (9999-12-31 + 7 days): refused as usage.
+TODAY_RANGE = (dt.datetime(2000, 1, 1), dt.datetime(2199, 12, 31))
+
+
+def _check_today(ctx: click.Context, param: click.Parameter, value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and not TODAY_RANGE[0] <= value <= TODAY_RANGE[1]:
+        low, high = (d.date().isoformat() for d in TODAY_RANGE)
+        raise click.BadParameter(f"{value.date().isoformat()} is not between {low} and {high}")
+    return value
+
+
+_WHAT_TO_DO = {
+    errno.ENOSPC: "the disk is full: free some space and run again",
+    errno.EROFS: "the folder is on a read-only disk: use a writable folder in the config",
+    errno.EACCES: "no permission: make it writable for this user, or use another folder in the config",
+    errno.EPERM: "no permission: make it writable for this user, or use another folder in the config",
+}
+
+
+def os_error_line(exc: OSError) -> str:
+    """A failure of the disk or the system as one line: the file, the cause, what to do."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    cause = exc.strerror or type(exc).__name__
+    hint = _WHAT_TO_DO.get(exc.errno or 0, "")
+    return f"{where}{cause}" + (f"; {hint}" if hint else "")
 
 
 today_option = click.option(
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
+    callback=_check_today,
     help="Act as if today were this date (YYYY-MM-DD); default: today in the office's time zone.",
 )
 
