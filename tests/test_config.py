@@ -340,7 +340,9 @@ def test_env_pointing_at_a_missing_file_is_an_error_not_a_fallback(
 # -- values that look like secrets ---------------------------------------------------------------------------
 
 PEM = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\\n-----END PRIVATE KEY-----\\n"
-KEY_JSON = '{"type": "service_account", "private_key": "' + PEM + '", "client_email": "x@y.iam.gserviceaccount.com"}'
+KEY_JSON = (
+    '{"type": "service_account", "private_key": "' + PEM + '", "client_email": "x@y.iam.gserviceaccount.com"}'
+)
 TOKEN = "Xk9vQ2mL7pR4tZ8wB3nY"
 
 
@@ -363,7 +365,9 @@ TOKEN = "Xk9vQ2mL7pR4tZ8wB3nY"
          "phrase-as-env-name", "key-as-env-name", "pem-as-username", "key-in-a-name", "token-as-port",
          "token-as-choice"],
 )  # fmt: skip
-def test_values_that_look_like_secrets_are_refused_unquoted(tmp_path: Path, toml: str, key: str, secret: str) -> None:
+def test_values_that_look_like_secrets_are_refused_unquoted(
+    tmp_path: Path, toml: str, key: str, secret: str
+) -> None:
     path = write(tmp_path, toml)
     with pytest.raises(ConfigError) as exc:
         load_config(path)

@@ -55,7 +55,9 @@ def tmpfs(where: Path, size: str, *, read_only: bool = False) -> Iterator[Path]:
     where.mkdir(parents=True, exist_ok=True)
     if shutil.which("mount") is None or os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
     try:
@@ -148,7 +150,14 @@ def test_an_unwritable_step_summary_is_a_warning_after_the_mail_went_out(tmp_pat
 def test_a_date_far_away_is_a_usage_error(tmp_path: Path, day: str) -> None:
     config = office_in(tmp_path / "office")
     for command in ("sync", "status", "preview"):
-        args = [command, *(["1001000001"] if command == "preview" else []), "--config", str(config), "--today", day]
+        args = [
+            command,
+            *(["1001000001"] if command == "preview" else []),
+            "--config",
+            str(config),
+            "--today",
+            day,
+        ]
         result = invoke(*args)
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output and "--today" in result.stderr
@@ -190,7 +199,9 @@ def google_office(folder: Path, **workbook: Any) -> Path:
         ("missing", "does not exist"),
     ],
 )
-def test_google_application_credentials_says_the_real_cause(tmp_path: Path, shape: str, expected: str) -> None:
+def test_google_application_credentials_says_the_real_cause(
+    tmp_path: Path, shape: str, expected: str
+) -> None:
     config = google_office(tmp_path / "office")
     target = tmp_path / "adc"
     if shape == "folder":
