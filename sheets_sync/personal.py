@@ -15,9 +15,10 @@ _THAI = "\u0e00-\u0e7f"
 # 13 digits, together or in groups split by one space, hyphen or dot (1-1037-00123-45-8), not part of a
 # longer number or of a word or hex token (a Message-ID, a G number).
 _THIRTEEN_DIGITS = re.compile(r"(?<![0-9A-Za-z])(?<![0-9][ .-])\d(?:[ .-]?\d){12}(?![ .-]?[0-9])(?![A-Za-z])")
-# Titles used only before a person's name (children's, นางสาว, short forms): the title and a name suffice.
+# Titles used only before a person's name (children's, นางสาว, short forms ending in a dot: ด.ช. ดช. น.ส. นส.):
+# the title and a name suffice.
 _STRONG_TITLE = re.compile(
-    rf"(?:เด็กชาย|เด็กหญิง|นางสาว|ด\.\s?ช\.|ด\.\s?ญ\.|น\.\s?ส\.|(?<![{_THAI}])(?:ดช|ดญ|นส)\.)"
+    r"(?:เด็กชาย|เด็กหญิง|นางสาว|ด\.?\s?ช\.|ด\.?\s?ญ\.|น\.?\s?ส\.)"
     rf"\s{{0,3}}[{_THAI}]{{2,40}}(?:\s{{1,3}}[{_THAI}]{{2,40}})?"
 )
 # นาย/นาง also begin ordinary words (นายทะเบียน, นายอำเภอ, นางรอง): they need a name and a surname.
@@ -28,7 +29,7 @@ _NOT_NAMES = ("ทะเบียน", "อำเภอ", "กเทศมนต
               "จ้าง", "ประกัน", "ด่าน", "สถานี", "หน้า", "ห้าง", "รอง", "พยาบาล", "แบบ", "ฟ้า")  # fmt: skip
 # English titles before a capitalized name (Mr. Somchai Jaidee, Miss Malee, MRS. SRI).
 _ENGLISH_TITLE = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Miss|Master|MR|MRS|MISS|MASTER)\b\.?\s{0,3}[A-Z][A-Za-z'-]+(?:\s{1,3}[A-Z][A-Za-z'-]+)?"
+    r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Master|MR|MRS|MISS|MASTER)\b\.?\s{0,3}[A-Z][A-Za-z'-]+(?:\s{1,3}[A-Z][A-Za-z'-]+)?"
 )
 
 
