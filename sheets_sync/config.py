@@ -264,7 +264,7 @@ _DAYS = (0, 366)
 _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("workbook", "retry_max_attempts"): (1, 100),
     ("workbook", "retry_max_wait_seconds"): (0, 3600),
-    ("workbook", "timeout_seconds"): (1, 3600),
+    ("workbook", "timeout_seconds"): (0.1, 3600),
     ("workbook", "lock_minutes"): (0, 24 * 60),
     ("reminders", "before_days"): (1, 366),
     ("reminders", "overdue_every_days"): (1, 366),
@@ -273,7 +273,7 @@ _BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     ("gcode", "dmc_within_days"): _DAYS,
     ("email", "digest_list_limit"): (0, 100_000),
     ("smtp", "port"): (1, 65535),
-    ("smtp", "timeout_seconds"): (1, 3600),
+    ("smtp", "timeout_seconds"): (0.1, 3600),
     ("smtp", "max_messages_per_run"): (0, 1_000_000),
     ("smtp", "retry_attempts"): (0, 100),
     ("smtp", "retry_backoff_seconds"): (0, 3600),

@@ -37,12 +37,15 @@ def outgoing(value: str) -> str:
 
 
 def outgoing_value(value: Any) -> Any:
-    """`outgoing` on text, Markup kept as Markup (its text guarded), anything else as it is."""
+    """`outgoing` on text, Markup kept as Markup (its text guarded), numbers and None as they are; any other
+    object is printed as its guarded text (a template that prints an object directly cannot bypass it)."""
     if isinstance(value, Markup):
         return Markup(outgoing(str(value)))
     if isinstance(value, str):
         return outgoing(value)
-    return value
+    if value is None or isinstance(value, int | float):
+        return value
+    return outgoing(str(value))
 
 
 def outgoing_data(data: Any) -> Any:

@@ -143,6 +143,13 @@ def test_the_officers_own_name_from_the_config_is_kept() -> None:
     assert mask_personal(f"{N[6]} {wb.OFFICER_NAME}", keep=[wb.OFFICER_NAME]) == f"{HIDDEN} {wb.OFFICER_NAME}"
 
 
+def test_an_object_printed_whole_by_a_template_is_guarded_too() -> None:
+    from sheets_sync.model import Problem
+
+    problem = Problem("โรงเรียน", 3, "อีเมลผู้บริหาร", f"อีเมล '{ID_OFF_BY_ONE}' ไม่ถูกต้อง")
+    assert leaks(outgoing_value(problem)) == [] and outgoing_value(7) == 7 and outgoing_value(None) is None
+
+
 def test_markup_stays_markup_and_json_keys_are_guarded() -> None:
     svg = outgoing_value(Markup(f"<text>{N[1]}</text>"))
     assert isinstance(svg, Markup) and leaks(svg) == [] and svg.startswith("<text>")
