@@ -244,7 +244,9 @@ def _refuse_secret(section: str, key: str, value: Any, where: str) -> None:
     if (section, key) in ENV_NAME_KEYS and value.strip():
         problem = env_name_problem(value.strip())
         if problem:
-            raise ConfigError(f"{where} {problem}")
+            raise ConfigError(
+                f"{where} must be the NAME of an environment variable, not its value: {problem}"
+            )
     if (section, key) == ("workbook", "credentials_file") and ("\n" in value or looks_like_token(value)):
         raise ConfigError(
             f"{where} must be the path of the JSON key file, not a key or token (value not shown)"

@@ -40,11 +40,11 @@ def looks_like_token(value: str) -> bool:
 def env_name_problem(value: str) -> str:
     """Why `value` cannot be an environment variable's name, without quoting it; '' when it can."""
     if not _ENV_NAME.fullmatch(value):
-        return "must be the NAME of an environment variable (capitals, digits and _, e.g. SHEETS_SYNC_SMTP_PASSWORD), not the secret itself"
+        return "use capitals, digits and _, e.g. SHEETS_SYNC_SMTP_PASSWORD (value not shown)"
     if looks_like_token(value) or (
         len(value) >= 20 and "_" not in value and sum(c.isdigit() for c in value) >= 4
     ):
-        return "looks like a secret, not the name of an environment variable; put the secret in the environment and its name here"
+        return "this looks like a password or token; put it in the environment and its name here (value not shown)"
     return ""
 
 

@@ -20,7 +20,7 @@ MAX_KEY_BYTES = 1 << 20  # a key file is a few kilobytes
 def _read_key_file(path: Path, setting: str) -> str:
     """A key file's text, or one line saying why it cannot be one (never its content)."""
     if not path.exists():
-        raise ConfigError(f"{setting} {path} does not exist")
+        raise ConfigError(f"{setting} {path} does not exist: no key file there")
     if path.is_dir():
         raise ConfigError(f"{setting} {path} is a folder; give the path of the JSON key file inside it")
     if not path.is_file():
@@ -29,7 +29,7 @@ def _read_key_file(path: Path, setting: str) -> str:
         with path.open("rb") as fh:
             data = fh.read(MAX_KEY_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"{setting} {path} cannot be read ({exc.strerror or exc})") from None
+        raise ConfigError(f"{setting} {path} cannot be read as a key file ({exc.strerror or exc})") from None
     if len(data) > MAX_KEY_BYTES:
         raise ConfigError(f"{setting} {path} is larger than a key file can be; is it the right file?")
     try:
@@ -123,7 +123,7 @@ def load_identity(settings: WorkbookSettings, environ: dict[str, str] | None = N
         creds, _project = google.auth.default(scopes=list(SCOPES))
     except DefaultCredentialsError as exc:
         if adc:
-            raise ConfigError(f"${ADC_ENV} = {adc}: {_first_line(exc)}") from None
+            raise ConfigError(f"${ADC_ENV} = {adc}: Google could not use it ({_first_line(exc)})") from None
         raise ConfigError(
             f"no Google credentials: set ${settings.credentials_env} to the service account's JSON key, "
             f"or [workbook] credentials_file, or use Application Default Credentials "
