@@ -40,7 +40,7 @@ from sheets_sync.schema import CYCLE_TAB, CYCLES, GCODE, LOG, SCHOOLS, status_la
 
 DEFAULT_SIZES = (100, 1_000, 10_000, 30_000)
 QUICK_SIZES = (100, 1_000)
-# The day after DMC round 2 was due (DESIGN.md): four cycles open, DMC-2569-3 not yet. With the log empty,
+# The day after DMC round 2 was due (docs/design.md): four cycles open, DMC-2569-3 not yet. With the log empty,
 # every school that still owes something gets one email, which is close to what a real 11 November sends
 # (the DMC-2 "1 day late" step to ~20 % of schools, plus stragglers of earlier cycles).
 DEFAULT_TODAY = "2026-11-11"

@@ -46,7 +46,7 @@ def cycle_status(
     before_days: tuple[int, ...],
     school_active: bool = True,
 ) -> CycleStatus:
-    """Status by DESIGN.md precedence: inactive, not_open, certified, confirmed, overdue, due_soon, submitted, pending."""
+    """Status by docs/design.md precedence: inactive, not_open, certified, confirmed, overdue, due_soon, submitted, pending."""
     submitted_seen, confirmed_seen = seen_dates(entry, today)
     key, days_late, late = "pending", None, False
     if not school_active or not cycle.active:

@@ -185,7 +185,7 @@ def validate_gcode(
     labels: dict[str, str],
     today: dt.date,
 ) -> list[Problem]:
-    """Every G-code rule of DESIGN.md, including the personal-data guard."""
+    """Every G-code rule of docs/design.md, including the personal-data guard."""
     problems: list[Problem] = []
     g_first: dict[str, int] = {}
     id_first: dict[str, int] = {}

@@ -1,6 +1,6 @@
 """One contract, two backends: the same workbook synced on an .xlsx file and on the Sheets API test server
 gives the same statuses, computed columns, colors and log, and leaves every cell a person typed alone
-(DESIGN.md, The workbook contract and Safety rules)."""
+(docs/design.md, The workbook contract and Safety rules)."""
 
 from __future__ import annotations
 

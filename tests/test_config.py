@@ -23,7 +23,7 @@ def write(tmp_path: Path, text: str, name: str = "esa.toml") -> Path:
 
 def test_defaults_match_design() -> None:
     c = Config()
-    # DESIGN.md: before_days = [7, 3, 1], overdue_every_days = 3, escalate_after_days = 7
+    # docs/design.md: before_days = [7, 3, 1], overdue_every_days = 3, escalate_after_days = 7
     assert c.reminders.before_days == (7, 3, 1)
     assert c.reminders.overdue_every_days == 3
     assert c.reminders.escalate_after_days == 7

@@ -1,4 +1,4 @@
-"""The emails a sync writes to the outbox, parsed back as a mail client would (DESIGN.md, Reminders)."""
+"""The emails a sync writes to the outbox, parsed back as a mail client would (docs/design.md, Reminders)."""
 
 from __future__ import annotations
 

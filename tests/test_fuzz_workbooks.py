@@ -1,8 +1,8 @@
-"""Fuzzed workbooks (DESIGN.md, "Safety rules"): random cells in every column of every tab, with shuffled,
+"""Fuzzed workbooks (docs/design.md, "Safety rules"): random cells in every column of every tab, with shuffled,
 duplicated, missing and misspelled headers, through the pure core and through the real .xlsx backend.
 
 Bad input never crashes a run, every problem names a tab, row and column, no cell a person types into
-changes, statuses follow DESIGN.md, and a second run the same day sends nothing.
+changes, statuses follow docs/design.md, and a second run the same day sends nothing.
 
 Examples per test come from the Hypothesis profile (tests/conftest.py): a quick run under "ci" (the
 default), and `HYPOTHESIS_PROFILE=full python -m pytest tests/test_fuzz_workbooks.py` runs 10,000
@@ -240,7 +240,7 @@ def clean(spec: TabSpec, key: str) -> st.SearchStrategy[Cell]:
 
 
 def header_key(spec: TabSpec, text: Cell) -> str | None:
-    """The column a header names (Thai label or English key; case and spaces ignored), by DESIGN.md."""
+    """The column a header names (Thai label or English key; case and spaces ignored), by docs/design.md."""
     norm = " ".join(str(text if text is not None else "").split()).casefold()
     return next(
         (c.key for c in spec.columns if norm and norm in (c.label.casefold(), c.key.casefold())), None
@@ -436,7 +436,7 @@ def check_problems(ev: Evaluation, book: Book) -> None:
 
 
 def check_statuses(ev: Evaluation, book: Book, today: dt.date) -> None:
-    """DESIGN.md's statuses, decided again from the raw cells of the sheet."""
+    """docs/design.md's statuses, decided again from the raw cells of the sheet."""
     active_schools = school_activity(book)
     for cr in ev.cycle_results:
         if not cr.processed:

@@ -1,6 +1,6 @@
 """The Google Sheets backend against the Sheets API v4 test server: the CLI's init, sync and doctor, the number
 of calls per sync, values keyed by school code while people edit, retries and clear failures, RAW writes, and
-a structure that is only changed when it must be (DESIGN.md, Safety rules and Scale)."""
+a structure that is only changed when it must be (docs/design.md, Safety rules and Scale)."""
 
 from __future__ import annotations
 

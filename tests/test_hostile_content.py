@@ -1,4 +1,4 @@
-"""Hostile content in the sheet stays inert text, and secrets never leave the environment (DESIGN.md, "Safety
+"""Hostile content in the sheet stays inert text, and secrets never leave the environment (docs/design.md, "Safety
 rules"): a school name holding markup, template syntax, a path, CR/LF, a zero-width space, a right-to-left
 override or a formula reaches the emails, the outbox's file names, the report and the sheet as plain text;
 an SMTP password and a service-account key appear in no output, log or file of any command."""

@@ -310,7 +310,7 @@ def test_end_to_end_writes_land_on_the_right_school_after_a_sort() -> None:
 
     by_code = {r[H["รหัสโรงเรียน"]]: r for r in written[1:]}
     assert set(by_code) == {A, B, C}  # C had no row: appended
-    # DESIGN.md statuses: A confirmed (ยืนยันแล้ว รอเขตรับรอง), B and C one day overdue (เกินกำหนด).
+    # docs/design.md statuses: A confirmed (ยืนยันแล้ว รอเขตรับรอง), B and C one day overdue (เกินกำหนด).
     assert by_code[A][H["สถานะ"]] == "ยืนยันแล้ว รอเขตรับรอง"
     assert by_code[B][H["สถานะ"]] == "เกินกำหนด"
     assert by_code[C][H["สถานะ"]] == "เกินกำหนด"
@@ -372,7 +372,7 @@ def test_a_row_without_a_code_gets_its_problem_written_in_the_sheet() -> None:
         tw, CYCLE_HEADER, [r[H["รหัสโรงเรียน"]] for r in read[1:]], used_rows=len(read), filled_rows={1, 2, 3}
     )
     written = apply(read, p)
-    assert written[2][H["ข้อผิดพลาด"]]  # DESIGN.md: each problem is reported in the sheet, on its row
+    assert written[2][H["ข้อผิดพลาด"]]  # docs/design.md: each problem is reported in the sheet, on its row
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The reminder decision, day by day, as DESIGN.md's table: fixed steps, next sending day, one mail a day."""
+"""The reminder decision, day by day, as docs/design.md's table: fixed steps, next sending day, one mail a day."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ SCHOOL = School(
     contact_emails=("data@nongbua.ac.th",),
     director_emails=("director@nongbua.ac.th",),
 )
-# DESIGN.md: defaults before_days = [7, 3, 1], overdue_every_days = 3, escalate_after_days = 7
+# docs/design.md: defaults before_days = [7, 3, 1], overdue_every_days = 3, escalate_after_days = 7
 RULES = ReminderSettings(before_days=(7, 3, 1), overdue_every_days=3, escalate_after_days=7)
 GRULES = GcodeSettings(verify_within_days=7, dmc_within_days=7)
 WORKDAYS = SendingDays(send_on_holidays=False)
@@ -114,7 +114,7 @@ def log_record(
     )
 
 
-# DESIGN.md, "A cycle, day by day": step, the day it falls on, the day it goes out, director copied.
+# docs/design.md, "A cycle, day by day": step, the day it falls on, the day it goes out, director copied.
 DAY_BY_DAY = [
     # (kind, days, falls on, goes out, director copied)
     ("open", 0, D(2026, 5, 16), D(2026, 5, 18), False),  # Sat → Mon

@@ -1,4 +1,4 @@
-"""Statuses by DESIGN.md precedence, the flags beside them, and a G-code request over its life."""
+"""Statuses by docs/design.md precedence, the flags beside them, and a G-code request over its life."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ D = dt.date
 A = "1001000001"
 DEFAULT_BEFORE = (7, 3, 1)
 
-# DESIGN.md: DMC-2569-1 opens Sat 16 May 2026, is due Wed 10 Jun, certify_by Mon 15 Jun.
+# docs/design.md: DMC-2569-1 opens Sat 16 May 2026, is due Wed 10 Jun, certify_by Mon 15 Jun.
 DMC = Cycle("DMC-2569-1", "DMC", "DMC รอบ 1", D(2026, 5, 16), D(2026, 6, 10), D(2026, 6, 15))
 
 

@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from sheets_sync.cli import cli
 
 DAY = "2026-11-12"  # the day after the demo's own sync: one reminder is still due
-# The statuses in the order of the table, with their Thai labels (DESIGN.md, "Statuses").
+# The statuses in the order of the table, with their Thai labels (docs/design.md, "Statuses").
 COLUMNS = {
     "certified": "เขตรับรองแล้ว",
     "confirmed": "ยืนยันแล้ว รอเขตรับรอง",

@@ -1,4 +1,4 @@
-"""`run_sync` end to end on a real .xlsx workbook and a real outbox, day after day (DESIGN.md, Statuses and Reminders)."""
+"""`run_sync` end to end on a real .xlsx workbook and a real outbox, day after day (docs/design.md, Statuses and Reminders)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ EMIS_CYCLE = wb.cycle(
     EMIS, D(2026, 6, 1), D(2026, 6, 30), D(2026, 7, 5), system="EMIS", title="EMIS ปีการศึกษา 2569"
 )
 
-# Status labels of DESIGN.md, as written to the sheet.
+# Status labels of docs/design.md, as written to the sheet.
 PENDING = "รอดำเนินการ"
 DUE_SOON = "ใกล้ครบกำหนด"
 SUBMITTED = "ส่งแล้ว รอยืนยัน"

@@ -319,7 +319,7 @@ def test_thai_subjects_and_bodies_arrive_exactly_as_rendered(tmp_path: Path, ser
         assert plain(got.message) == plain(sent)
         assert html(got.message) == html(sent)
         assert got.message["Date"] == sent["Date"]
-    # And what the renderer produced is what DESIGN.md asks for, decoded strictly per RFC 2047.
+    # And what the renderer produced is what docs/design.md asks for, decoded strictly per RFC 2047.
     title = wb.DMC_1["ชื่อรอบ"]
     for n, got in enumerate(run.received[:12], start=1):
         assert got.decoded_header("Subject") == f"[{wb.OFFICE}] แจ้งเตือน: {title} กำหนดส่ง 10 มิถุนายน 2569"

@@ -94,7 +94,7 @@ def test_thai_date_long_and_short(day: dt.date, long: str, short: str) -> None:
 @pytest.mark.parametrize(
     ("day", "weekday"),
     [
-        (D(2026, 6, 10), "พุธ"),  # DESIGN.md: due Wed 10 Jun
+        (D(2026, 6, 10), "พุธ"),  # docs/design.md: due Wed 10 Jun
         (D(2026, 6, 15), "จันทร์"),
         (D(2026, 6, 9), "อังคาร"),
         (D(2026, 6, 11), "พฤหัสบดี"),
@@ -142,7 +142,7 @@ def test_send_on_holidays_sends_every_day(day: dt.date) -> None:
 @pytest.mark.parametrize(
     ("day", "next_day"),
     [
-        (D(2026, 5, 16), D(2026, 5, 18)),  # Sat → Mon (DESIGN.md: the opening announcement)
+        (D(2026, 5, 16), D(2026, 5, 18)),  # Sat → Mon (docs/design.md: the opening announcement)
         (D(2026, 5, 17), D(2026, 5, 18)),
         (D(2026, 5, 18), D(2026, 5, 18)),  # a sending day is its own next sending day
         (D(2026, 6, 3), D(2026, 6, 4)),  # holiday Wed → Thu

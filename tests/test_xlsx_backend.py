@@ -1,4 +1,4 @@
-"""The local .xlsx backend against real files written and read back with openpyxl (DESIGN.md, workbook contract
+"""The local .xlsx backend against real files written and read back with openpyxl (docs/design.md, workbook contract
 and safety rules): tabs and formats, people's cells left alone, RAW values, lock, atomic save, journal."""
 
 from __future__ import annotations

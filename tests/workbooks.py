@@ -112,7 +112,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-# -- an office: its config, and its workbook with the headers DESIGN.md names -----------------------------
+# -- an office: its config, and its workbook with the headers docs/design.md names -----------------------------
 
 OFFICE = "สำนักงานเขตพื้นที่การศึกษาประถมศึกษาทดสอบ เขต 1"
 OFFICER_NAME = "นางสาวทดสอบ ใจดี"
