@@ -4,6 +4,7 @@ the terminal, a log or a GitHub step summary passes `outgoing`: national IDs and
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -25,15 +26,28 @@ _vouched: set[str] = set()
 
 def vouch(*texts: str) -> None:
     """Let these exact texts through wherever they appear: the config's own names, not the sheet's."""
-    _vouched.update(t for t in texts if t)
+    new = {t for t in texts if t} - _vouched
+    if new:
+        _vouched.update(new)
+        _short.cache_clear()
 
 
 def outgoing(value: str) -> str:
     """`value` fit to leave the process: personal data masked, control characters removed."""
     if not value:
         return value
+    # Templates print the same short values again and again (styles, titles, dates, the office's name).
+    return _short(value) if len(value) <= 256 else _guard(value)
+
+
+def _guard(value: str) -> str:
     cleaned = _CONTROL.sub("", value.replace("\r\n", "\n"))
     return mask_personal(cleaned, _vouched)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _short(value: str) -> str:
+    return _guard(value)
 
 
 def outgoing_value(value: Any) -> Any:

@@ -14,7 +14,11 @@ HIDDEN = "(ไม่แสดง: อาจมีข้อมูลส่วน�
 _THAI = "\u0e00-\u0e7f"
 # 13 digits, together or in groups split by one space, hyphen or dot (1-1037-00123-45-8), not part of a
 # longer number or of a word or hex token (a Message-ID, a G number).
-_THIRTEEN_DIGITS = re.compile(r"(?<![0-9A-Za-z])(?<![0-9][ .-])\d(?:[ .-]?\d){12}(?![ .-]?[0-9])(?![A-Za-z])")
+# Arabic or Thai digits (๐-๙), matched as they are: translating the text first cost more than the scan.
+_D = "[0-9\u0e50-\u0e59]"
+_THIRTEEN_DIGITS = re.compile(
+    rf"(?<![0-9A-Za-z\u0e50-\u0e59])(?<!{_D}[ .-]){_D}(?:[ .-]?{_D}){{12}}(?![ .-]?{_D})(?![A-Za-z])"
+)
 # Titles used only before a person's name (children's, นางสาว, short forms ending in a dot: ด.ช. ดช. น.ส. นส.):
 # the title and a name suffice.
 _STRONG_TITLE = re.compile(
@@ -33,8 +37,7 @@ _ENGLISH_TITLE = re.compile(
 )
 
 
-def _spans(value: str) -> Iterator[tuple[int, int]]:
-    text = value.translate(THAI_DIGITS)  # the same length: spans hold for `value`
+def _spans(text: str) -> Iterator[tuple[int, int]]:
     for m in _THIRTEEN_DIGITS.finditer(text):
         yield m.span()
     for m in _STRONG_TITLE.finditer(text):
