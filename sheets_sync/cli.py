@@ -472,7 +472,7 @@ def doctor(ctx: Context) -> None:
 
     failed = 0
     for check in run_checks(ctx.config_path):
-        mark = "ok  " if check.ok else "FAIL"
+        mark = "FAIL" if not check.ok else "WARN" if check.warn else "ok  "
         say(f"{mark} {check.name}: {check.detail}")
         failed += not check.ok
     if failed:

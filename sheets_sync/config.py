@@ -52,8 +52,14 @@ class WorkbookSettings:
 @dataclass(frozen=True)
 class OfficeSettings:
     name: str = "สำนักงานเขตพื้นที่การศึกษา"
+    # The office's name as it heads a subject line (e.g. สพป.ตัวอย่าง เขต 1); default: shortened from `name`.
+    short_name: str = ""
     officer_name: str = ""
+    # นาย, นาง, นางสาว …: gives the officer's ครับ or ค่ะ; default: the prefix of `officer_name`.
+    officer_title: str = ""
     officer_email: str = ""
+    # Schools on a local workbook reply by email or telephone: both are shown in their emails.
+    officer_phone: str = ""
     timezone: str = "Asia/Bangkok"
 
 
@@ -80,6 +86,23 @@ class EmailSettings:
     reply_to: str = ""
     # The digest lists at most this many rows per section, worst first, and says how many more (0: all).
     digest_list_limit: int = 100
+    # "changes": the digest goes out only when something waits for the officer or changed since the last
+    # one; "daily": every sending day.
+    digest: str = "changes"
+
+
+# Where each system's work is done (the OBEC manual); `[systems.<name>] portal_url` changes one.
+DEFAULT_PORTALS: dict[str, str] = {
+    "DMC": "https://bopp-obec.info",
+    "B-OBEC": "https://bopp-obec.info",
+    "EMIS": "https://data.bopp-obec.info/emis",
+    "G-code": "https://gcode.moe.go.th",
+}
+
+
+@dataclass(frozen=True)
+class SystemSettings:
+    portal_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +133,8 @@ class Config:
     gcode: GcodeSettings = field(default_factory=GcodeSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    # System name (upper case) → its settings, for the systems the config names.
+    systems: tuple[tuple[str, SystemSettings], ...] = ()
     source: Path | None = None
 
     @property
@@ -119,6 +144,36 @@ class Config:
     @property
     def reply_to(self) -> str:
         return self.email.reply_to or self.office.officer_email
+
+    def portal_url(self, system: str) -> str:
+        """The address where a school does a system's work: the config's, else the manual's."""
+        wanted = system.upper()
+        for name, settings in self.systems:
+            if name == wanted and settings.portal_url:
+                return settings.portal_url
+        return next((url for name, url in DEFAULT_PORTALS.items() if name.upper() == wanted), "")
+
+    @property
+    def office_short_name(self) -> str:
+        return self.office.short_name or short_office_name(self.office.name)
+
+
+# The abbreviations Thai offices use for their own names.
+_OFFICE_ABBREVIATIONS = (
+    ("สำนักงานเขตพื้นที่การศึกษาประถมศึกษา", "สพป."),
+    ("สำนักงานเขตพื้นที่การศึกษามัธยมศึกษา", "สพม."),
+    ("สำนักงานเขตพื้นที่การศึกษา", "สพท."),
+    ("สำนักงานคณะกรรมการการศึกษาขั้นพื้นฐาน", "สพฐ."),
+)
+
+
+def short_office_name(name: str) -> str:
+    """`สำนักงานเขตพื้นที่การศึกษาประถมศึกษาเชียงใหม่ เขต 1` → `สพป.เชียงใหม่ เขต 1`."""
+    text = " ".join(name.split())
+    for long, short in _OFFICE_ABBREVIATIONS:
+        if text.startswith(long):
+            return short + text[len(long) :].lstrip()
+    return text
 
 
 _SECTIONS: dict[str, type] = {
@@ -136,6 +191,7 @@ _CHOICES = {
     ("workbook", "backend"): ("xlsx", "gsheets"),
     ("email", "transport"): ("outbox", "smtp", "dry-run"),
     ("smtp", "security"): ("starttls", "ssl", "none"),
+    ("email", "digest"): ("changes", "daily"),
 }
 _SECRET_KEYS = {"password", "smtp_password", "private_key", "credentials_json", "service_account_json"}
 
@@ -186,6 +242,9 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
     base = source.parent
     sections: dict[str, Any] = {}
     for name, value in raw.items():
+        if name == "systems":
+            sections["systems"] = _parse_systems(value, source, base)
+            continue
         if name not in _SECTIONS:
             raise ConfigError(f"{source}: unknown section [{name}]{_suggest(name, _SECTIONS)}")
         if not isinstance(value, dict):
@@ -206,8 +265,10 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
     return config
 
 
-def _parse_section(name: str, values: dict[str, Any], source: Path, base: Path) -> Any:
-    cls = _SECTIONS[name]
+def _parse_section(
+    name: str, values: dict[str, Any], source: Path, base: Path, cls: type | None = None
+) -> Any:
+    cls = cls or _SECTIONS[name]
     known = {f.name: f for f in fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
@@ -292,6 +353,30 @@ def _check_bounds(section: str, key: str, value: Any, where: str) -> None:
     if any(not low <= n <= high for n in numbers):
         shown = ", ".join(f"{n:g}" for n in numbers)
         raise ConfigError(f"{where} = {shown}: must be between {low:g} and {high:g}")
+
+
+def _parse_systems(value: Any, source: Path, base: Path) -> tuple[tuple[str, SystemSettings], ...]:
+    """`[systems.DMC] portal_url = "…"`: one table per system."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: [systems] must hold one table per system, e.g. [systems.DMC]")
+    known = {name.upper(): name for name in DEFAULT_PORTALS}
+    out: list[tuple[str, SystemSettings]] = []
+    for system, settings in value.items():
+        if system.upper() not in known:
+            raise ConfigError(
+                f"{source}: unknown system [systems.{system}]; known: {', '.join(DEFAULT_PORTALS)}"
+                f"{_suggest(system, DEFAULT_PORTALS)}"
+            )
+        if not isinstance(settings, dict):
+            raise ConfigError(
+                f"{source}: [systems.{system}] must be a table of settings, e.g. portal_url = …"
+            )
+        parsed = _parse_section(f"systems.{system}", settings, source, base, SystemSettings)
+        url = parsed.portal_url
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{source}: [systems.{system}] portal_url = {url!r}: must start with https://")
+        out.append((system.upper(), parsed))
+    return tuple(out)
 
 
 def _public_key(section: str, attr: str) -> str:

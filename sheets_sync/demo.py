@@ -79,6 +79,7 @@ path = "workbook.xlsx"
 name = "{office}"
 officer_name = "นางสาวตัวอย่าง ใจดี"
 officer_email = "officer@esa.example"
+officer_phone = "053-000-000"
 timezone = "Asia/Bangkok"
 
 [email]
@@ -191,6 +192,9 @@ def create_demo(folder: Path) -> Path:
     rng = random.Random(2569)
     schools = _schools(rng)
     cycles = default_cycles(DEMO_YEAR)
+    for cycle in cycles:
+        if cycle["cycle_id"] == f"DMC-{DEMO_YEAR}-2":
+            cycle["note"] = "ข้อมูล ณ วันที่ 10 พฤศจิกายน ตามหนังสือ สพฐ. (ตัวอย่าง) ให้รายงานจำนวนนักเรียนภาคเรียนที่ 2"
     plan = init_plan(Config(tabs=tabs))
     plan.tabs[0] = TabWrite(tabs.schools, SCHOOLS, create=True, appends=schools)
     plan.tabs[1].appends = cycles
@@ -206,6 +210,13 @@ def create_demo(folder: Path) -> Path:
                 rows[5]["certified"], rows[5]["confirmed"] = True, False  # certified without confirmation
                 rows[9]["school_note"] = "ระบบ DMC แจ้งว่าเลขประจำตัวซ้ำ ขอคำแนะนำ"
                 rows[9]["needs_help"] = True
+                # The officer answered two days after the school asked; the answer goes out with this run.
+                rows[9]["help_seen"] = DEMO_TODAY - dt.timedelta(days=3)
+                rows[9]["help_answered"] = DEMO_TODAY - dt.timedelta(days=1)
+                rows[9]["help_reply"] = (
+                    "เลขประจำตัวซ้ำกับนักเรียนที่ยังไม่ได้จำหน่ายออกจากโรงเรียนเดิม เขตแจ้งโรงเรียนเดิมแล้ว "
+                    "โปรดบันทึกอีกครั้งหลังวันที่ 12 พฤศจิกายน"
+                )
             cycle_tabs.append(
                 TabWrite(
                     str(cycle["cycle_id"]), CYCLE_TAB, create=True, appends=rows, statuses=CYCLE_STATUSES

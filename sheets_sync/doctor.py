@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sheets_sync.config import Config, load_config
 from sheets_sync.errors import SheetsSyncError
-from sheets_sync.evaluate import evaluate
+from sheets_sync.evaluate import Evaluation, evaluate
 from sheets_sync.thaidates import today_in
 
 
@@ -16,6 +16,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warn: bool = False  # fine today, but needs the officer's attention soon
 
 
 def run_checks(config_path: str | None) -> list[Check]:
@@ -25,19 +26,37 @@ def run_checks(config_path: str | None) -> list[Check]:
     except SheetsSyncError as exc:
         return [Check("config", False, str(exc))]
     checks = [Check("config", True, str(config.source))]
-    checks.append(_workbook(config))
+    checks += _workbook(config)
     checks.append(_mail(config))
     return checks
 
 
-def _workbook(config: Config) -> Check:
+# Google's limit of cells in one spreadsheet (https://support.google.com/drive/answer/37603), and the
+# share of it from which the doctor warns.
+CELL_LIMIT, CELL_WARN = 10_000_000, 0.8
+
+
+def _workbook(config: Config) -> list[Check]:
     from sheets_sync.sync import make_backend
 
     try:
         backend = make_backend(config)
         ev = evaluate(backend.read(), config, today_in(config.zone))
     except SheetsSyncError as exc:
-        return Check("workbook", False, str(exc))
+        return [Check("workbook", False, str(exc))]
+    out = [_workbook_line(config, ev)]
+    count = getattr(backend, "cell_count", None)
+    if count is not None:
+        cells = count()
+        share = cells / CELL_LIMIT
+        line = f"{cells:,} of Google's {CELL_LIMIT:,} cells in the spreadsheet ({share:.0%})"
+        if share > CELL_WARN:
+            line += "; delete empty rows and columns or old cycle tabs before the sheet is full"
+        out.append(Check("cells", cells <= CELL_LIMIT, line, warn=share > CELL_WARN))
+    return out
+
+
+def _workbook_line(config: Config, ev: Evaluation) -> Check:
     where = config.workbook.spreadsheet_id or str(config.workbook.path)
     note = f"; {len(ev.problems)} problems (run 'sheets-sync validate')" if ev.problems else ""
     return Check(

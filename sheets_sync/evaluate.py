@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 from sheets_sync.cells import Cell
 from sheets_sync.config import Config
+from sheets_sync.digest_rule import digest_state, digest_wanted, last_digest_state, waiting_for_officer
 from sheets_sync.errors import WorkbookError
+from sheets_sync.helpdesk import NO_REQUEST, HelpReply, HelpRequest, help_request, reply_for
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
 from sheets_sync.parse import parse_cycle_entries, parse_cycles, parse_gcode, parse_log, parse_schools
 from sheets_sync.reminders import (
@@ -45,6 +47,7 @@ class EntryResult:
     status: CycleStatus
     problems: list[Problem]
     entry: CycleEntry | None = None
+    help: HelpRequest = NO_REQUEST
 
 
 @dataclass
@@ -85,6 +88,10 @@ class Evaluation:
     reminders: list[SchoolReminder]
     digest_due: bool
     existing_tabs: list[str]
+    # A sending day with no digest yet: a digest may still go out, to report today's failed messages.
+    digest_sendable: bool = False
+    # What the digest shows, as remembered in the log (digest_rule).
+    digest_state: str = ""
 
     @property
     def schools_by_code(self) -> dict[str, School]:
@@ -167,6 +174,12 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
     memory = Memory.from_log(log)
     days = SendingDays(rules.send_on_holidays)
     reminders = _decide(schools, cycle_results, requests, memory, today, config, days)
+    problems = sorted(set(problems), key=lambda p: (p.tab, p.row, p.column, p.message))
+    state = digest_state(cycle_results, requests, problems)
+    sendable = digest_due(memory, today, days)
+    wanted = digest_wanted(
+        config.email.digest, state, last_digest_state(log), waiting_for_officer(cycle_results, requests)
+    )
 
     return Evaluation(
         today=today,
@@ -179,10 +192,12 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
         gcode_processed=gcode_processed,
         log_tab_exists=log_table is not None,
         log=log,
-        problems=sorted(set(problems), key=lambda p: (p.tab, p.row, p.column, p.message)),
+        problems=problems,
         reminders=reminders,
-        digest_due=digest_due(memory, today, days),
+        digest_due=sendable and wanted,
         existing_tabs=list(snapshot),
+        digest_sendable=sendable,
+        digest_state=state,
     )
 
 
@@ -211,7 +226,16 @@ def _evaluate_cycle(
             status = cycle_status(cycle, entry, today, before_days, school_active=active)
             problems = validate_entry(table.name, entry, by_code, labels)
             result.entries.append(
-                EntryResult(entry.school_code, entry.occurrence, entry.row, school, status, problems, entry)
+                EntryResult(
+                    entry.school_code,
+                    entry.occurrence,
+                    entry.row,
+                    school,
+                    status,
+                    problems,
+                    entry,
+                    help_request(entry, today),
+                )
             )
             present.add(entry.school_code)
     for school in schools:
@@ -252,12 +276,19 @@ def _decide(
     days: SendingDays,
 ) -> list[SchoolReminder]:
     owed: dict[str, list[Owed]] = {}
+    replies: dict[str, list[HelpReply]] = {}
     for cr in cycle_results:
         if not cr.processed:
             continue
         for e in cr.entries:
-            if e.occurrence == 0 and e.school is not None and e.status.owes:
+            if e.occurrence or e.school is None:
+                continue
+            if e.status.owes:
                 owed.setdefault(e.school_code, []).append(Owed(cr.cycle, e.status, e.row or 0, cr.tab))
+            question = e.entry.school_note if e.entry is not None else ""
+            reply = reply_for(cr.cycle, e.help, question) if e.status.key != "inactive" else None
+            if reply is not None:
+                replies.setdefault(e.school_code, []).append(reply)
     waiting: dict[str, list[OwedRequest]] = {}
     for r in requests:
         if r.status.school_owes:
@@ -279,6 +310,7 @@ def _decide(
             config.reminders,
             config.gcode,
             days,
+            replies.get(school.code, ()),
         )
         if reminder is not None:
             reminders.append(reminder)

@@ -70,6 +70,11 @@ class CycleEntry:
     confirmed_seen: dt.date | None = None
     last_reminded: dt.date | None = None
     cell_problems: tuple[Problem, ...] = ()
+    help_reply: str = ""
+    help_done: bool = False
+    help_seen: dt.date | None = None
+    help_answered: dt.date | None = None
+    help_closed: dt.date | None = None
 
 
 @dataclass(frozen=True)

@@ -125,8 +125,8 @@ def _occurrences() -> Callable[[str], int]:
     return nth
 
 
-_TICKS = ("submitted", "confirmed", "needs_help", "certified")
-_DATES = ("submitted_seen", "confirmed_seen", "last_reminded")
+_TICKS = ("submitted", "confirmed", "needs_help", "certified", "help_done")
+_DATES = ("submitted_seen", "confirmed_seen", "last_reminded", "help_seen", "help_answered", "help_closed")
 _ABSENT = 1 << 30  # the position of a column the tab does not have: beyond every row's end
 
 
@@ -134,8 +134,11 @@ def parse_cycle_entries(table: Table) -> list[CycleEntry]:
     """Each school's row in a cycle tab; rows without a readable code keep their problem and row number."""
     entries: list[CycleEntry] = []
     nth = _occurrences()
-    at = {key: table.index.get(key, _ABSENT) for key in ("school_code", "school_note", *_TICKS, *_DATES)}
-    code_at, note_at = at["school_code"], at["school_note"]
+    at = {
+        key: table.index.get(key, _ABSENT)
+        for key in ("school_code", "school_note", "help_reply", *_TICKS, *_DATES)
+    }
+    code_at, note_at, reply_at = at["school_code"], at["school_note"], at["help_reply"]
     tick_at = [at[k] for k in _TICKS]
     date_at = [at[k] for k in _DATES]
     # The usual cells (a code as typed, a real tick box, a date serial, an empty cell) are taken as they
@@ -172,6 +175,7 @@ def parse_cycle_entries(table: Table) -> list[CycleEntry]:
                 reader = reader or RowReader(table, row, table.values_of(cells_))
                 dates.append(reader.read(name, cells.date, None))
         note = cells_[note_at] if note_at < n else None
+        reply = cells_[reply_at] if reply_at < n else None
         entries.append(
             CycleEntry(
                 school_code=code,
@@ -187,6 +191,11 @@ def parse_cycle_entries(table: Table) -> list[CycleEntry]:
                 confirmed_seen=dates[1],
                 last_reminded=dates[2],
                 cell_problems=tuple(reader.problems) if reader is not None else (),
+                help_reply="" if reply is None else cells.text(reply).strip(),
+                help_done=ticks[4],
+                help_seen=dates[3],
+                help_answered=dates[4],
+                help_closed=dates[5],
             )
         )
     return entries

@@ -104,6 +104,9 @@ def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list
                 "submitted_seen": s.submitted_seen,
                 "confirmed_seen": s.confirmed_seen,
                 "last_reminded": last,
+                "help_seen": e.help.seen,
+                "help_answered": e.help.answered,
+                "help_closed": e.help.closed,
                 "problems": problems_text(e.problems),
             }
             if e.school is not None:
@@ -195,7 +198,7 @@ def column_positions(
     used = max([i for i, v in enumerate(header) if not cells.is_blank(v)] + [used_width - 1], default=-1)
     new_headers: dict[int, str] = {}
     for col in spec.columns:
-        if col.key not in positions and (col.owner is Owner.SYNC or not header):
+        if col.key not in positions and (col.owner is Owner.SYNC or col.added_when_missing or not header):
             used += 1
             positions[col.key] = used
             new_headers[used] = col.header

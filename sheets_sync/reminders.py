@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sheets_sync.config import GcodeSettings, ReminderSettings
+from sheets_sync.helpdesk import HelpReply
 from sheets_sync.mail.transport import DELIVERED, FINAL_FAILURES
 from sheets_sync.model import Cycle, GcodeRequest, LogRecord, School
 from sheets_sync.status import CycleStatus, GcodeStatus
@@ -23,7 +24,7 @@ class Step:
 
     step_id: str
     falls_on: dt.date
-    kind: str  # open | before | overdue | gcode_issued | gcode_overdue
+    kind: str  # open | before | overdue | gcode_issued | gcode_overdue | help_reply
     days: int = 0  # days before the deadline, or days late
 
     @property
@@ -145,6 +146,8 @@ class SchoolReminder:
     owed: tuple[Owed, ...]
     requests: tuple[OwedRequest, ...]
     escalate: bool
+    # The officer's answers to the school's help requests that it has not read yet.
+    replies: tuple[HelpReply, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -152,6 +155,8 @@ class SchoolReminder:
             return "escalation"
         if all(s.kind == "open" for s in self.steps):
             return "announcement"
+        if all(s.kind == "help_reply" for s in self.steps):
+            return "help_reply"
         return "reminder"
 
     @property
@@ -168,8 +173,10 @@ def decide_school(
     settings: ReminderSettings,
     gcode_settings: GcodeSettings,
     days: SendingDays,
+    replies: Sequence[HelpReply] = (),
 ) -> SchoolReminder | None:
-    """The one email a school gets today, or None: at most one a day, one step per cycle (the latest)."""
+    """The one email a school gets today, or None: at most one a day, one step per cycle (the latest),
+    and each answer of the officer to the school's help requests once."""
     if not school.active or not days.is_sending_day(today) or memory.mailed(school.code, today):
         return None
     steps: list[Step] = []
@@ -187,10 +194,12 @@ def decide_school(
         )
         if step is not None:
             steps.append(step)
+    unread = tuple(r for r in replies if not memory.done(school.code, r.step_id))
+    steps += [Step(r.step_id, today, "help_reply") for r in unread]
     if not steps:
         return None
     escalate = any(s.kind == "overdue" and s.days >= settings.escalate_after_days for s in steps)
-    return SchoolReminder(school, tuple(steps), tuple(owed), tuple(requests), escalate)
+    return SchoolReminder(school, tuple(steps), tuple(owed), tuple(requests), escalate, unread)
 
 
 def digest_due(memory: Memory, today: dt.date, days: SendingDays) -> bool:

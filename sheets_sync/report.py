@@ -8,6 +8,7 @@ from typing import Any
 
 from sheets_sync.errors import SheetsSyncError
 from sheets_sync.evaluate import Evaluation
+from sheets_sync.helpdesk import HelpCounts, help_counts
 from sheets_sync.mail.render import _environment, safe_note
 from sheets_sync.schema import CYCLE_STATUSES, GCODE_STATUSES
 from sheets_sync.summary import CycleSummary, status_data
@@ -26,6 +27,7 @@ class CycleReport:
     confirmations: list[tuple[dt.date, int]] = field(default_factory=list)
     district_svg: str = ""
     curve_svg: str = ""
+    help_desk: HelpCounts = field(default_factory=HelpCounts)
 
 
 @dataclass
@@ -81,7 +83,7 @@ def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = 
                 "note": safe_note(e.entry.school_note if e.entry else ""),
             }
             for e in entries
-            if e.status.needs_help and e.status.key not in ("certified", "inactive") and e.school is not None
+            if e.help.open and e.status.key != "inactive" and e.school is not None
         ]
         seen = sorted(e.status.confirmed_seen for e in entries if e.status.confirmed_seen is not None)
         confirmations: list[tuple[dt.date, int]] = []
@@ -108,6 +110,7 @@ def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = 
                 confirmations,
                 stacked_bars(rows, bar_statuses),
                 cumulative_curve(confirmations, start, end, cycle.due_on, cs.total.schools),
+                help_counts(e.help for e in entries),
             )
         )
     queue = [
@@ -135,6 +138,7 @@ def to_json(report: Report) -> dict[str, Any]:
     for cycle_data, cr in zip(data["cycles"], report.cycles, strict=True):
         cycle_data["late_schools"] = cr.late
         cycle_data["help_requests"] = cr.help_wanted
+        cycle_data["help_desk"] = cr.help_desk.as_dict()
         cycle_data["confirmations_by_day"] = [
             {"date": d.isoformat(), "confirmed": n} for d, n in cr.confirmations
         ]

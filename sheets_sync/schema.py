@@ -33,6 +33,8 @@ class Column:
     owner: Owner = Owner.PEOPLE
     required: bool = False
     width: int = 14
+    # A people column the sync adds to a tab made before the column existed (sync columns always are).
+    added_when_missing: bool = False
 
     @property
     def header(self) -> str:
@@ -108,15 +110,23 @@ CYCLE_TAB = TabSpec(
         _c("needs_help", "ขอความช่วยเหลือ", Kind.TICK, width=12),
         _c("school_note", "หมายเหตุจากโรงเรียน", width=28),
         _c("certified", "เขตรับรองแล้ว", Kind.TICK, required=True, width=12),
+        _c("help_reply", "คำตอบจากเขต", width=36, added_when_missing=True),
+        _c("help_done", "ช่วยเหลือแล้ว", Kind.TICK, width=12, added_when_missing=True),
         _c("status", "สถานะ", owner=Owner.SYNC, width=24),
         _c("days_late", "เกินกำหนด (วัน)", Kind.NUMBER, Owner.SYNC, width=10),
         _c("submitted_seen", "ส่งเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("confirmed_seen", "ยืนยันเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("last_reminded", "แจ้งเตือนล่าสุด", Kind.DATE, Owner.SYNC, width=12),
+        # The help desk's dates: the request opened, first answered, closed (help_done or the school unticked).
+        _c("help_seen", "ขอความช่วยเหลือเมื่อ", Kind.DATE, Owner.SYNC, width=12),
+        _c("help_answered", "ตอบเมื่อ", Kind.DATE, Owner.SYNC, width=12),
+        _c("help_closed", "ปิดคำขอเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("problems", "ข้อผิดพลาด", owner=Owner.SYNC, width=40),
     ),
     key="school_code",
 )
+# Cycle-tab columns only the officer edits (a school's row protection leaves them out).
+OFFICER_CYCLE_COLUMNS = ("certified", "help_reply", "help_done")
 
 GCODE = TabSpec(
     "gcode",

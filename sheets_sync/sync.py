@@ -195,6 +195,9 @@ def run_sync(
             plan.run_lock = True
             plan.log_room = len(ev.reminders) + 1
             backend.prepare(plan)
+            # What the workbook refused while being prepared (an editor Google does not accept) goes to
+            # the officer with the rest.
+            ev.problems.extend(getattr(backend, "problems", ()))
         seconds = getattr(backend, "log_flush_seconds", None)
         log = _RunLog(
             backend,
@@ -294,9 +297,10 @@ def _send_all(
             _deliver(transport, rendered, reminder.school.name, result, log, sent_at, run_id)
             if n % 50 == 0 or n == total:
                 echo(f"messages: {n}/{total}")
-        if ev.digest_due and config.office.officer_email:
-            sent = [m.as_dict() for m in result.messages if m.delivered]
-            failed = [m.as_dict() for m in result.messages if not m.delivered and m.result != "dry_run"]
+        sent = [m.as_dict() for m in result.messages if m.delivered]
+        failed = [m.as_dict() for m in result.messages if not m.delivered and m.result != "dry_run"]
+        # A quiet day has no digest, unless a message failed today: the officer must hear of that.
+        if (ev.digest_due or (failed and ev.digest_sendable)) and config.office.officer_email:
             digest = renderer.digest(ev, summaries, sent, failed)
             if digest.to:
                 _deliver(transport, digest, "", result, log, sent_at, run_id)

@@ -74,8 +74,45 @@ def email_problem(address: str) -> str | None:
     try:
         validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
-        return f"อีเมล {address!r} ไม่ถูกต้อง ({exc})"
+        return f"อีเมล {address!r} ไม่ถูกต้อง: {email_reason(str(exc))}"
     return None
+
+
+# email-validator's reasons (English), as the officer reads them: the first phrase found wins.
+_EMAIL_REASONS = (
+    ("must have an @-sign", "ไม่มีเครื่องหมาย @"),
+    ("something after the @-sign", "ไม่มีชื่อโดเมนหลังเครื่องหมาย @"),
+    ("something before the @-sign", "ไม่มีชื่อผู้ใช้ก่อนเครื่องหมาย @"),
+    ("instead of a regular at-sign", "ใช้อักขระอื่นแทนเครื่องหมาย @ ธรรมดา (พิมพ์ @ ใหม่ด้วยแป้นภาษาอังกฤษ)"),
+    ("two periods in a row", "มีจุดสองตัวติดกัน"),
+    ("period and a hyphen", "มีจุดกับขีดติดกัน"),
+    ("special-use or reserved", "ชื่อโดเมนหลังเครื่องหมาย @ เป็นชื่อสงวนที่รับอีเมลไม่ได้"),
+    ("should have a period", "ชื่อโดเมนหลังเครื่องหมาย @ ไม่ครบ (เช่น ขาด .go.th หรือ .com)"),
+    ("top-level domain", "ชื่อโดเมนหลังเครื่องหมาย @ ลงท้ายไม่ถูกต้อง (เช่น .go.th หรือ .com)"),
+    ("too long", "ยาวเกินกว่าที่อีเมลจะใช้ได้"),
+    ("internationalized characters before", "มีตัวอักษรที่ไม่ใช่ภาษาอังกฤษก่อนเครื่องหมาย @"),
+    ("angle bracket", "มีชื่อหรือเครื่องหมาย < > ปนอยู่ ให้ใส่เฉพาะที่อยู่อีเมล"),
+    ("display name", "มีชื่อปนอยู่ ให้ใส่เฉพาะที่อยู่อีเมล"),
+    ("anything after the email address", "มีข้อความอื่นต่อท้ายที่อยู่อีเมล"),
+    ("quot", "มีเครื่องหมายคำพูดปนอยู่"),
+    ("bracket", "มีวงเล็บ [ ] หลังเครื่องหมาย @ ซึ่งใช้ในอีเมลไม่ได้"),
+    ("before the @-sign", "มีช่องว่างหรืออักขระที่ใช้ไม่ได้ก่อนเครื่องหมาย @"),
+    ("after the @-sign contains invalid characters", "มีช่องว่างหรืออักขระที่ใช้ไม่ได้หลังเครื่องหมาย @"),
+    ("after the @-sign", "ชื่อโดเมนหลังเครื่องหมาย @ ไม่ถูกต้อง"),
+    ("does not", "ไม่มีโดเมนนี้ หรือโดเมนนี้ไม่รับอีเมล"),
+)
+
+
+def email_reason(reason: str) -> str:
+    """An email-validator reason in Thai, with the characters it names: no English reaches a reader."""
+    lowered = reason.casefold()
+    thai = next((t for phrase, t in _EMAIL_REASONS if phrase in lowered), "มีอักขระหรือรูปแบบที่ใช้ในอีเมลไม่ได้")
+    # "…invalid characters: '@', SPACE." names what it found after the last colon.
+    found = reason.rpartition(": ")[2] if ": " in reason else ""
+    shown = [f"'{c}'" for c in re.findall(r"'(.+?)'", found)] + [
+        "ช่องว่าง" for _ in re.findall(r"\bSPACE\b", found)
+    ]
+    return f"{thai} (พบ {', '.join(shown)})" if shown else thai
 
 
 def validate_schools(tab: str, schools: list[School], labels: dict[str, str]) -> list[Problem]:
@@ -170,7 +207,9 @@ def validate_entry(
         problems.append(Problem(tab, entry.row, labels["school_code"], "ไม่พบรหัสโรงเรียนนี้ในแท็บโรงเรียน"))
     if entry.occurrence and entry.school_code:
         problems.append(Problem(tab, entry.row, labels["school_code"], "โรงเรียนนี้มีมากกว่าหนึ่งแถวในแท็บนี้"))
-    problems += personal_cells(tab, entry.row, labels, (("school_note", entry.school_note),))
+    problems += personal_cells(
+        tab, entry.row, labels, (("school_note", entry.school_note), ("help_reply", entry.help_reply))
+    )
     if entry.confirmed and not entry.submitted:
         problems.append(Problem(tab, entry.row, labels["confirmed"], "ยืนยันข้อมูลแล้วแต่ยังไม่ได้ทำเครื่องหมายส่งข้อมูล"))
     if entry.certified and not entry.confirmed:

@@ -340,7 +340,7 @@ def test_sync_dry_run_prints_the_emails_and_writes_nothing(runner: CliRunner, of
     assert not (office.parent / "outbox").exists()
     out = result.stdout
     assert out.startswith(
-        f"--- message 1 ---\nTo: s{S1}@school.example\nSubject: [{wb.OFFICE}] {TITLE2} เกินกำหนด 1 วัน\n"
+        f"--- message 1 ---\nTo: s{S1}@school.example\nSubject: เกินกำหนด 1 วัน: {TITLE2} | สพป.ทดสอบ เขต 1\n"
     )
     assert "--- message 3 ---\nTo: officer@esa.example\n" in out
     assert "messages (dry-run): dry_run 3\n" in out
@@ -365,31 +365,34 @@ def test_preview_prints_the_thai_email_of_a_school_that_owes(runner: CliRunner, 
         f"From: {wb.OFFICE} <{wb.FROM_ADDRESS}>\n"
         f"To: s{S1}@school.example\n"
         f"Reply-To: {wb.OFFICER_EMAIL}\n"
-        f"Subject: [{wb.OFFICE}] {TITLE2} เกินกำหนด 1 วัน\n"
+        f"Subject: เกินกำหนด 1 วัน: {TITLE2} | สพป.ทดสอบ เขต 1\n"
         "\n"
         "เรียน ผู้รับผิดชอบข้อมูล (ครูธุรการ 1) โรงเรียนบ้านทดสอบ1\n"
         "\n"
-        f"{wb.OFFICE} ขอแจ้งงานรายงานข้อมูลที่โรงเรียนยังต้องดำเนินการ ณ วันที่ 11 พฤศจิกายน 2569\n"
+        f"ด้วย{wb.OFFICE} ได้ติดตามการรายงานข้อมูลของสถานศึกษาในสังกัดตามปฏิทินของ สพฐ. ปรากฏว่า "
+        "ณ วันที่ 11 พฤศจิกายน 2569 โรงเรียนบ้านทดสอบ1ยังมีงานที่ต้องดำเนินการ ดังนี้\n"
         "\n"
         f"1. {TITLE2} (DMC)\n"
         "   เปิดระบบ: 16 ตุลาคม 2569\n"
         "   กำหนดส่ง: 10 พฤศจิกายน 2569\n"
         "   สถานะ: เกินกำหนด 1 วัน\n"
-        '   สิ่งที่ต้องทำ: ส่งข้อมูลในระบบ DMC และยืนยันข้อมูล แล้วทำเครื่องหมายช่อง "ส่งข้อมูลแล้ว" และ '
-        f'"ยืนยันข้อมูลแล้ว" ในแท็บ {DMC2}\n'
-        f"   แถวของโรงเรียน: แท็บ {DMC2} แถว 2\n"
+        "   ดำเนินการที่: https://bopp-obec.info\n"
+        # A local workbook: the school cannot tick it, so it answers the email.
+        "   สิ่งที่ต้องทำ: ส่งข้อมูลในระบบ DMC และยืนยันข้อมูล แล้วแจ้งเขตทราบโดยตอบกลับอีเมลนี้\n"
         "\n"
         "คำขอเลข G ที่รอโรงเรียนเพิ่มข้อมูลใน DMC:\n"
         "   - คำขอเลขที่ G69-001 เลข G G650000012345 (รอมาแล้ว 0 วัน)\n"
-        '   สิ่งที่ต้องทำ: เพิ่มนักเรียนในระบบ DMC ด้วยเลข G ข้างต้น แล้วทำเครื่องหมายช่อง "เพิ่มใน DMC แล้ว" '
-        "ในแท็บ G-code\n"
+        "   สิ่งที่ต้องทำ: เพิ่มนักเรียนในระบบ DMC (https://bopp-obec.info) ด้วยเลข G ข้างต้น "
+        "แล้วแจ้งเขตทราบโดยตอบกลับอีเมลนี้\n"
         "\n"
-        'หากติดปัญหา ทำเครื่องหมายช่อง "ขอความช่วยเหลือ" ในแถวของโรงเรียน หรือตอบกลับอีเมลนี้\n'
+        "จึงเรียนมาเพื่อโปรดดำเนินการโดยเร็ว หากติดปัญหาหรือมีข้อสงสัย โปรดตอบกลับอีเมลนี้ "
+        "ขอบคุณที่ให้ความร่วมมือค่ะ\n"
         "\n"
-        "ขอบคุณครับ/ค่ะ\n"
-        f"{wb.OFFICER_NAME}\n"
+        "ขอแสดงความนับถือ\n"
+        "\n"
+        f"({wb.OFFICER_NAME})\n"
         f"{wb.OFFICE}\n"
-        f"ติดต่อ: {wb.OFFICER_EMAIL}\n"
+        f"อีเมล {wb.OFFICER_EMAIL}\n"
         "\n"
     )
 

@@ -146,12 +146,12 @@ def test_every_email_has_the_standard_headers(outbox: Path) -> None:
 
 
 def test_subjects_decode_to_the_exact_thai_text(outbox: Path) -> None:
-    office = wb.OFFICE
+    office = "สพป.ทดสอบ เขต 1"  # shortened from [office] name
     assert {code: str(msg["Subject"]) for code, msg in messages(outbox).items()} == {
-        S1: f"[{office}] {TITLE2} เกินกำหนด 1 วัน",
-        S2: f"[{office}] {TITLE1} เกินกำหนด 154 วัน และอีก 1 รายการ",
-        S4: f"[{office}] {TITLE2} เกินกำหนด 1 วัน",
-        S5: f"[{office}] {TITLE2} เกินกำหนด 1 วัน",
+        S1: f"เกินกำหนด 1 วัน: {TITLE2} | {office}",
+        S2: f"เกินกำหนด 154 วัน: {TITLE1} และอีก 1 รายการ | {office}",
+        S4: f"เกินกำหนด 1 วัน: {TITLE2} | {office}",
+        S5: f"เกินกำหนด 1 วัน: {TITLE2} | {office}",
         "digest": "[sheets-sync] สรุปประจำวันพุธที่ 11 พฤศจิกายน 2569: เกินกำหนด 5 · ขอความช่วยเหลือ 1 · รอเขตรับรอง 0",
     }
 
@@ -164,13 +164,14 @@ def test_announcement_and_reminder_subjects(tmp_path: Path) -> None:
         p.parent.name + "/" + p.name: str(parse(p)["Subject"])
         for p in (tmp_path / "outbox").glob("*/*-*.eml")
     }
-    office = wb.OFFICE
+    office = "สพป.ทดสอบ เขต 1"
     assert subjects[f"2026-10-19/001-announcement-{S1}.eml"] == (
-        f"[{office}] เปิดระบบ {TITLE2} กำหนดส่ง 10 พฤศจิกายน 2569"
+        f"ส่งข้อมูลภายใน 10 พ.ย. 2569: เปิดระบบ {TITLE2} แล้ว | {office}"
     )
-    assert subjects[f"2026-11-03/001-reminder-{S1}.eml"] == (
-        f"[{office}] แจ้งเตือน: {TITLE2} กำหนดส่ง 10 พฤศจิกายน 2569"
-    )
+    assert subjects[f"2026-11-03/001-reminder-{S1}.eml"] == (f"ส่งข้อมูลภายใน 10 พ.ย. 2569: {TITLE2} | {office}")
+    # An inbox list shows the start of a subject: what is asked and by when come first.
+    for subject in subjects.values():
+        assert re.match(r"(ส่งข้อมูลภายใน \d+ \S+ \d{4}|เกินกำหนด \d+ วัน|\[sheets-sync\])", subject[:30]), subject
 
 
 def test_each_school_email_names_the_school_and_the_thai_due_date(outbox: Path) -> None:
@@ -233,7 +234,10 @@ def test_no_student_data_in_any_email_or_the_outbox_index(outbox: Path) -> None:
     assert leaks == set()
     # The school's own note is shown to the officer unless it may hold personal data.
     digest_text, _ = parts(messages(outbox)["digest"])
-    assert f"โรงเรียนบ้านทดสอบ2 ({S2}) DMC-2569-2: (ไม่แสดง: อาจมีข้อมูลส่วนบุคคล)" in digest_text
+    assert (
+        f"โรงเรียนบ้านทดสอบ2 ({S2}) DMC-2569-2 · ครูธุรการ 2 โทร 02-000-0002: (ไม่แสดง: อาจมีข้อมูลส่วนบุคคล)"
+        in digest_text
+    )
 
 
 def test_a_hostile_school_name_is_escaped_in_html_and_literal_in_text(outbox: Path) -> None:

@@ -291,7 +291,8 @@ class SheetsOffice:
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[SheetsApiServer]:
-    with SheetsApiServer(seed=11) as srv:
+    # Hundreds of runs on one server within a minute: Google's per-minute quota would only slow them.
+    with SheetsApiServer(seed=11, quota_per_minute=None) as srv:
         yield srv
 
 

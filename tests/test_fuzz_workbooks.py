@@ -718,6 +718,7 @@ def people_cells(before: Grid, after: Grid, written: set[str]) -> list[str]:
         width = max([c for _, c in filled] + [0])
         last_row = max([r for r, _ in filled] + [0])
         owned: set[int] = set()
+        added: set[int] = set()  # people columns the sync adds (a header only) right of the used ones
         new_rows: set[int] = set()  # the columns a new row fills (a new school: its code and blank ticks)
         if tab.casefold() in {name.casefold() for name in written}:  # tab names ignore case in Excel
             spec = GCODE if tab == TABS.gcode else CYCLE_TAB
@@ -731,15 +732,27 @@ def people_cells(before: Grid, after: Grid, written: set[str]) -> list[str]:
                 if key in SYNC_WRITES[spec.kind]
                 and (i + 1 > width or header[i] == cells_before.get((1, i + 1), (None,))[0])
             }
+            added = {
+                i + 1
+                for i, key in enumerate(keys)
+                if key is not None and i + 1 > width and spec.column(key).added_when_missing
+            }
             fills = {"school_code", *(c.key for c in spec.tick_columns)} if spec is CYCLE_TAB else set()
             new_rows = owned | {i + 1 for i, key in enumerate(keys) if key in fills}
         for (r, c), was in cells_before.items():
             now = cells_after.get((r, c))
             if now == was or (r > 1 and c in owned) or (_blank(was[0]) and (c in owned or r > last_row)):
                 continue
+            if r == 1 and c in added and _blank(was[0]):
+                continue
             changed.append(f"{tab}!R{r}C{c}: {was!r:.80} → {now!r:.80}")
         for (r, c), now in cells_after.items():
-            if (r, c) in cells_before or c in owned or (tab == TABS.log and r == 1):
+            if (
+                (r, c) in cells_before
+                or c in owned
+                or (tab == TABS.log and r == 1)
+                or (r == 1 and c in added)
+            ):
                 continue
             if r > last_row and (tab == TABS.log or c in new_rows):
                 continue

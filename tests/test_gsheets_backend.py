@@ -161,7 +161,12 @@ def test_init_sync_and_doctor_through_the_cli(server: SheetsApiServer, tmp_path:
     doctor = invoke("doctor", "--config", str(config))
     assert doctor.exit_code == 0, doctor.output
     lines = doctor.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["ok   config", "ok   workbook", "ok   mail"]
+    assert [line.split(":")[0] for line in lines] == [
+        "ok   config",
+        "ok   workbook",
+        "ok   cells",
+        "ok   mail",
+    ]
     assert f"gsheets {sid}: 4 schools, 1 cycles" in lines[1]
 
 
@@ -683,12 +688,15 @@ def test_status_colors_and_officer_protections(server: SheetsApiServer, tmp_path
     protected = server.protected_ranges(sid, DMC)
     assert protected and all(p["description"].startswith("sheets-sync: ") for p in protected)
     for p in protected:
-        assert sorted(p["editors"]["users"]) == sorted([wb.OFFICER_EMAIL, SERVICE_ACCOUNT])
+        # as Google reads them back: the two the sync asked for, and the spreadsheet's owner
+        assert sorted(p["editors"]["users"]) == sorted([wb.OFFICER_EMAIL, SERVICE_ACCOUNT, server.owner])
     covered = {
         c for p in protected for c in range(p["range"]["startColumnIndex"], p["range"]["endColumnIndex"])
     }
     assert covered == {head.index(h) for h in ("รหัสโรงเรียน", "ชื่อโรงเรียน", "อำเภอ", "เขตรับรองแล้ว", "สถานะ",
-                                                "เกินกำหนด (วัน)", "ส่งเมื่อ", "ยืนยันเมื่อ", "แจ้งเตือนล่าสุด", "ข้อผิดพลาด")}  # fmt: skip
+                                                "เกินกำหนด (วัน)", "ส่งเมื่อ", "ยืนยันเมื่อ", "แจ้งเตือนล่าสุด", "ข้อผิดพลาด",
+                                                "คำตอบจากเขต", "ช่วยเหลือแล้ว", "ขอความช่วยเหลือเมื่อ", "ตอบเมื่อ",
+                                                "ปิดคำขอเมื่อ")}  # fmt: skip
 
 
 def test_one_summary_chart_updated_when_a_cycle_is_added(server: SheetsApiServer, tmp_path: Path) -> None:

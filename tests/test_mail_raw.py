@@ -91,7 +91,7 @@ def content(message: EmailMessage, subtype: str) -> str:
 def test_a_reminder_reads_back_in_thai_with_a_strict_parser(rendered: list[Rendered]) -> None:
     message = strict(rendered[0].message.as_bytes())
     assert message["Subject"] == (
-        f"[{wb.OFFICE}] DMC รอบที่ 1 (ภาคเรียนที่ 1) ปีการศึกษา 2569 เกินกำหนด 154 วัน และอีก 1 รายการ"
+        "เกินกำหนด 154 วัน: DMC รอบที่ 1 (ภาคเรียนที่ 1) ปีการศึกษา 2569 และอีก 1 รายการ | สพป.ทดสอบ เขต 1"
     )
     assert message["To"] == f"s{CODE(1)}@school.example"
     assert message["Cc"] == f"director.{CODE(1)}@school.example"  # 154 days late: escalated

@@ -89,20 +89,30 @@ def test_unknown_columns_are_left_alone_and_new_ones_go_after_them() -> None:
     assert positions["certified"] == 5
     assert 0 not in positions.values() and 6 not in positions.values()  # the officer's own columns
     missing_sync = [
-        c for c in CYCLE_TAB.columns if c.owner is Owner.SYNC and c.key not in ("school_code", "name")
+        c
+        for c in CYCLE_TAB.columns
+        if (c.owner is Owner.SYNC or c.added_when_missing) and c.key not in ("school_code", "name")
     ]
     assert new == {7 + i: c.label for i, c in enumerate(missing_sync)}
     for i, c in enumerate(missing_sync):
         assert positions[c.key] == 7 + i
 
 
-def test_missing_people_columns_are_never_added() -> None:
+def test_missing_people_columns_are_never_added_but_the_officer_s_help_desk() -> None:
     header: list[Cell] = ["รหัสโรงเรียน", "ส่งข้อมูลแล้ว", "ยืนยันข้อมูลแล้ว", "เขตรับรองแล้ว"]
     positions, new = column_positions(header, CYCLE_TAB)
     assert "needs_help" not in positions
     assert "school_note" not in positions
-    assert set(new.values()) == {c.label for c in CYCLE_TAB.columns if c.owner is Owner.SYNC} - {"รหัสโรงเรียน"}
-    assert all(CYCLE_TAB.column(k).owner is Owner.SYNC for k, p in positions.items() if p in new)
+    help_desk = {"คำตอบจากเขต", "ช่วยเหลือแล้ว"}  # a tab made before the help desk gains its columns
+    assert (
+        set(new.values())
+        == {c.label for c in CYCLE_TAB.columns if c.owner is Owner.SYNC} - {"รหัสโรงเรียน"} | help_desk
+    )
+    assert all(
+        CYCLE_TAB.column(k).owner is Owner.SYNC or CYCLE_TAB.column(k).label in help_desk
+        for k, p in positions.items()
+        if p in new
+    )
 
 
 def test_new_columns_start_after_the_last_non_blank_header() -> None:
@@ -259,6 +269,11 @@ CYCLE_HEADER: list[Cell] = [
     "ส่งเมื่อ",
     "ยืนยันเมื่อ",
     "แจ้งเตือนล่าสุด",
+    "คำตอบจากเขต",
+    "ช่วยเหลือแล้ว",
+    "ขอความช่วยเหลือเมื่อ",
+    "ตอบเมื่อ",
+    "ปิดคำขอเมื่อ",
     "ข้อผิดพลาด",
 ]
 H = {text: i for i, text in enumerate(CYCLE_HEADER)}

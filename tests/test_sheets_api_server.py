@@ -294,7 +294,7 @@ def test_values_wider_than_range_and_batch_atomicity(server: SheetsApiServer, si
     assert resp.status_code == 400
     assert (
         error(resp)["message"]
-        == "Requested writing within range [Tab!A3:B3], but tried writing to column [C]"
+        == "Invalid data[1]: Requested writing within range [Tab!A3:B3], but tried writing to column [C]"
     )
     assert server.values(sid, "Tab") == []  # nothing of the batch landed
 
@@ -600,10 +600,12 @@ def test_conditional_formats_protected_ranges_charts(server: SheetsApiServer, si
     chart_id = replies[2]["addChart"]["chart"]["chartId"]
     assert isinstance(protected["protectedRangeId"], int) and isinstance(chart_id, int)
     assert server.conditional_formats(sid, THAI) == [rule]
-    assert server.protected_ranges(sid, THAI) == [protected]
+    # Read back, the range lists the requesting account and the owner among its editors, as Google does
+    stored = {**protected, "editors": {"users": [server.requester, server.owner]}}
+    assert server.protected_ranges(sid, THAI) == [stored]
     assert server.charts(sid, THAI)[0]["spec"]["title"] == "Scores"
     meta = requests.get(api(server, sid), timeout=5).json()["sheets"][0]
-    assert meta["conditionalFormats"] == [rule] and meta["protectedRanges"] == [protected]
+    assert meta["conditionalFormats"] == [rule] and meta["protectedRanges"] == [stored]
     assert meta["charts"][0]["chartId"] == chart_id
 
     new_rule = rule | {"booleanRule": rule["booleanRule"] | {"format": {"backgroundColor": {"green": 1}}}}

@@ -305,12 +305,12 @@ def _url(server: SheetsApiServer, sid: str, tail: str) -> str:
     [
         (
             {"range": f"'{THAI}'!A1001", "values": [["x"]]},
-            f"Range ('{THAI}'!A1001) exceeds grid limits. Max rows: 1000, max columns: 26",
+            f"Invalid data[2]: Range ('{THAI}'!A1001) exceeds grid limits. Max rows: 1000, max columns: 26",
         ),
-        ({"range": "Nope!A1", "values": [["x"]]}, "Unable to parse range: Nope!A1"),
+        ({"range": "Nope!A1", "values": [["x"]]}, "Invalid data[2]: Unable to parse range: Nope!A1"),
         (
             {"range": "Tab!A1:B1", "values": [["x"], ["y"]]},
-            "Requested writing within range [Tab!A1:B1], but tried writing to row [2]",
+            "Invalid data[2]: Requested writing within range [Tab!A1:B1], but tried writing to row [2]",
         ),
         ({"range": "Tab!A1", "values": [[["nested"]]]}, None),
         ({"values": [["x"]]}, "Invalid data[2]: range must be set"),

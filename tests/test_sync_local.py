@@ -297,9 +297,11 @@ def test_the_digest_lists_confirmations_to_certify_and_flags_them_after_certify_
         return msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
     assert "รอเขตรับรอง (2)\n- โรงเรียนบ้านทดสอบ2 (1001000002) DMC-2569-1\n" in digest(D(2026, 6, 8))
-    assert "ขอความช่วยเหลือ (1)\n- โรงเรียนบ้านทดสอบ1 (1001000001) DMC-2569-1: เข้าระบบ DMC ไม่ได้\n" in digest(
-        D(2026, 6, 8)
-    )
+    # Open help requests, oldest first, with whom to call.
+    assert (
+        "ขอความช่วยเหลือ (1)\n- ขอเมื่อ 1 มิ.ย. 2569: โรงเรียนบ้านทดสอบ1 (1001000001) DMC-2569-1 · ครูธุรการ 1 "
+        "โทร 02-000-0001: เข้าระบบ DMC ไม่ได้ (ยังไม่ได้ตอบ)\n"
+    ) in digest(D(2026, 6, 8))
     # S3 confirmed on Saturday 13 June; certify_by was Monday 15 June.
     assert "- โรงเรียนบ้านทดสอบ3 (1001000003) DMC-2569-1\n" in digest(D(2026, 6, 15))
     assert "- โรงเรียนบ้านทดสอบ3 (1001000003) DMC-2569-1 เลยกำหนดเขตรับรอง 15 มิ.ย. 2569\n" in digest(
@@ -427,7 +429,7 @@ def test_dry_run_writes_nothing_and_prints_the_messages(tmp_path: Path) -> None:
         "--- message 3 ---",
     ]
     assert f"To: s{S1}@school.example" in lines
-    assert f"Subject: [{wb.OFFICE}] แจ้งเตือน: {wb.DMC_1['ชื่อรอบ']} กำหนดส่ง 10 มิถุนายน 2569" in lines
+    assert f"Subject: ส่งข้อมูลภายใน 10 มิ.ย. 2569: {wb.DMC_1['ชื่อรอบ']} | สพป.ทดสอบ เขต 1" in lines
     # Nothing was recorded: the real run sends the same messages.
     real = sync_day(config, D(2026, 6, 4))
     assert [(m.kind, m.school_code, m.items) for m in real.messages] == [
@@ -460,8 +462,8 @@ def test_bad_rows_in_the_schools_tab_do_not_stop_the_others(tmp_path: Path) -> N
     result = sync_day(config, D(2026, 5, 18))
     assert [str(p) for p in result.evaluation.problems] == [
         "โรงเรียน!แถว 3 [รหัสโรงเรียน]: รหัส '12345' ต้องเป็นตัวเลข 10 หลัก",
-        "โรงเรียน!แถว 4 [อีเมลผู้รับผิดชอบ]: อีเมล 'nobody@@school.example' ไม่ถูกต้อง "
-        "(The part after the @-sign contains invalid characters: '@'.)",
+        "โรงเรียน!แถว 4 [อีเมลผู้รับผิดชอบ]: อีเมล 'nobody@@school.example' ไม่ถูกต้อง: "
+        "มีช่องว่างหรืออักขระที่ใช้ไม่ได้หลังเครื่องหมาย @ (พบ '@')",
         "โรงเรียน!แถว 5 [ใช้งาน]: ช่องทำเครื่องหมายมีค่า 'บางที' ต้องเป็น TRUE หรือ FALSE",
     ]
     # The short code is not a school; the bad address gets no email; the others go on.

@@ -37,6 +37,7 @@ from sheets_sync.backends.xlsx import XlsxBackend
 from sheets_sync.cli import cli
 from sheets_sync.config import Config, load_config
 from sheets_sync.mail.transport import Delivery, Transport
+from sheets_sync.mail.wording import delivery_label
 from sheets_sync.sync import SentMessage, SyncResult, make_backend, make_transport, run_sync
 
 try:
@@ -239,7 +240,8 @@ def digest_of(messages: list[ReceivedMessage]) -> ReceivedMessage:
 
 def failed_line(m: SentMessage) -> str:
     """How the digest lists a message that did not reach its school (templates/digest.txt)."""
-    return f"- {m.school_name} ({m.school_code}) {', '.join(m.to + m.cc)}: {m.result} — {m.detail}\n"
+    fate = delivery_label(m.result)
+    return f"- {m.school_name} ({m.school_code}) {', '.join(m.to + m.cc)}: {fate} (รายละเอียด: {m.detail})\n"
 
 
 class Watched:
@@ -322,7 +324,7 @@ def test_thai_subjects_and_bodies_arrive_exactly_as_rendered(tmp_path: Path, ser
     # And what the renderer produced is what docs/design.md asks for, decoded strictly per RFC 2047.
     title = wb.DMC_1["ชื่อรอบ"]
     for n, got in enumerate(run.received[:12], start=1):
-        assert got.decoded_header("Subject") == f"[{wb.OFFICE}] แจ้งเตือน: {title} กำหนดส่ง 10 มิถุนายน 2569"
+        assert got.decoded_header("Subject") == f"ส่งข้อมูลภายใน 10 มิ.ย. 2569: {title} | สพป.ทดสอบ เขต 1"
         assert f"โรงเรียนบ้านทดสอบ{n}\n" in plain(got.message)
         assert "   กำหนดส่ง: 10 มิถุนายน 2569\n" in plain(got.message)
     digest = digest_of(run.received)

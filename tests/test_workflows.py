@@ -561,6 +561,9 @@ MESSAGES = [
     "overdue_every_days must be 1 or more",
     "must be 0 or more",
     "must be on one line",
+    "must hold one table per system",
+    "unknown system [systems.",
+    "must start with https://",
     # backends/google_auth.py
     "no Google credentials: set",
     "is not valid JSON (line",
@@ -591,7 +594,7 @@ MESSAGES = [
     "cannot reach the Sheets API at",
     "changed while the sync ran; nothing was written to it",
     "lacks columns the sync needs",
-    "grew while the sync ran and has no room for new rows",
+    "over Google's limit",
     "is gone; its values were not written",
     # evaluate.py
     "not found in the workbook; run 'sheets-sync init' to create it",

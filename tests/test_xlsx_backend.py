@@ -153,11 +153,11 @@ def test_a_cycle_tab_gets_status_colors_and_checkboxes(config_path: Path) -> Non
     ws = load_workbook(config.workbook.path)[DMC]
     assert wb.header(config.workbook.path, DMC) == wb.CYCLE_TAB_HEADERS
     assert ws.freeze_panes == "A2"
-    # ส่งข้อมูลแล้ว, ยืนยันข้อมูลแล้ว, ขอความช่วยเหลือ, เขตรับรองแล้ว
-    assert checkbox_ranges(ws) == ["D2:D1048576", "E2:E1048576", "F2:F1048576", "H2:H1048576"]
+    # ส่งข้อมูลแล้ว, ยืนยันข้อมูลแล้ว, ขอความช่วยเหลือ, เขตรับรองแล้ว, ช่วยเหลือแล้ว
+    assert checkbox_ranges(ws) == ["D2:D1048576", "E2:E1048576", "F2:F1048576", "H2:H1048576", "J2:J1048576"]
     rules = rules_by_range(ws)
-    assert sorted(rules) == ["I2:I1048576", "N2:N1048576"]
-    assert [(f[0], fill) for _, fill, f in rules["I2:I1048576"]] == [
+    assert sorted(rules) == ["K2:K1048576", "S2:S1048576"]
+    assert [(f[0], fill) for _, fill, f in rules["K2:K1048576"]] == [
         ('"ไม่ใช้งาน"', "D9D9D9"),
         ('"ยังไม่เปิดระบบ"', "D9D9D9"),
         ('"เขตรับรองแล้ว"', "6AA84F"),
@@ -252,7 +252,19 @@ def test_sync_on_a_foreign_workbook_changes_only_its_own_columns(config_path: Pa
         assert column(new, index) == column(old, index), old[0][index]
     assert column(new, 1) == column(old, 1)  # the key column is never rewritten
     # Missing sync columns are added at the end, in the contract's order.
-    assert new[0][8:] == ["อำเภอ", "เกินกำหนด (วัน)", "ส่งเมื่อ", "ยืนยันเมื่อ", "แจ้งเตือนล่าสุด", "ข้อผิดพลาด"]
+    assert new[0][8:] == [
+        "อำเภอ",
+        "คำตอบจากเขต",
+        "ช่วยเหลือแล้ว",
+        "เกินกำหนด (วัน)",
+        "ส่งเมื่อ",
+        "ยืนยันเมื่อ",
+        "แจ้งเตือนล่าสุด",
+        "ขอความช่วยเหลือเมื่อ",
+        "ตอบเมื่อ",
+        "ปิดคำขอเมื่อ",
+        "ข้อผิดพลาด",
+    ]
     rows = wb.rows_by(path, DMC, "school_code")
     assert [(r["Status"], r["ชื่อโรงเรียน"], r["อำเภอ"]) for r in rows.values()] == [
         ("ใกล้ครบกำหนด", "โรงเรียนบ้านทดสอบ1", "เมือง"),

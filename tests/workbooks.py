@@ -128,7 +128,9 @@ BASE_CONFIG: dict[str, dict[str, Any]] = {
         "officer_email": OFFICER_EMAIL,
         "timezone": "Asia/Bangkok",
     },
-    "email": {"transport": "outbox", "outbox_dir": "outbox", "from": FROM_ADDRESS},
+    # A digest every sending day, so that tests of other rules see it each day; the "changes" rule (the
+    # product's default) has its own tests (test_helpdesk.py).
+    "email": {"transport": "outbox", "outbox_dir": "outbox", "from": FROM_ADDRESS, "digest": "daily"},
 }
 
 
@@ -191,11 +193,16 @@ CYCLE_TAB_HEADERS = [
     "ขอความช่วยเหลือ",
     "หมายเหตุจากโรงเรียน",
     "เขตรับรองแล้ว",
+    "คำตอบจากเขต",
+    "ช่วยเหลือแล้ว",
     "สถานะ",
     "เกินกำหนด (วัน)",
     "ส่งเมื่อ",
     "ยืนยันเมื่อ",
     "แจ้งเตือนล่าสุด",
+    "ขอความช่วยเหลือเมื่อ",
+    "ตอบเมื่อ",
+    "ปิดคำขอเมื่อ",
     "ข้อผิดพลาด",
 ]
 GCODE_HEADERS = [

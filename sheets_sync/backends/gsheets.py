@@ -1,8 +1,10 @@
 """The Google Sheets backend: the whole sync in a fixed handful of API calls, whatever the number of rows.
 
 Calls per sync: one metadata read and one values:batchGet (read); one spreadsheets:batchUpdate only when a
-tab, header, color, protection or the chart must change (prepare); one values:append per batch of log rows;
-one values:batchGet of header rows and key columns and one values:batchUpdate (write).
+tab, header, color, protection or the chart must change (prepare), and one more, after the lock is taken,
+only when the protections of schools' rows change; one values:append per batch of log rows; one
+values:batchGet of header rows and key columns and one values:batchUpdate (write). A batchUpdate over
+MAX_REQUEST_BYTES is sent in parts, and every call waits for its turn under the per-minute quota.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -32,12 +35,14 @@ from sheets_sync.cells import Cell
 from sheets_sync.config import Config
 from sheets_sync.errors import BackendError, LockedError, SheetsSyncError
 from sheets_sync.evaluate import Snapshot
+from sheets_sync.model import Problem
 from sheets_sync.plan import TabWrite, WritePlan, column_positions, place, rows_by_key
-from sheets_sync.schema import CYCLE_STATUSES, LOG, Kind, Owner, norm_header
+from sheets_sync.schema import CYCLE_STATUSES, LOG, OFFICER_CYCLE_COLUMNS, Kind, Owner, norm_header
 from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER_ROW
 
 from . import sheets_requests as rq
 from .google_auth import GOOGLE_ENDPOINT, load_identity
+from .pacing import Pacer
 from .retry import RetryPolicy, status_of
 
 LOCK_TAB = "sheets-sync-lock"
@@ -53,6 +58,13 @@ READ_PARAMS = {
     "prettyPrint": "false",
 }
 MIN_ROWS, MIN_COLUMNS, ROW_MARGIN = 1000, 26, 200
+# Google recommends at most 2 MB a request (https://developers.google.com/sheets/api/limits); a bigger
+# batchUpdate goes in parts, in order.
+MAX_REQUEST_BYTES = 2_000_000
+# A spreadsheet holds at most 10 million cells (https://support.google.com/drive/answer/37603).
+CELL_LIMIT = 10_000_000
+# Refused school protections one run drops and sends the rest again without (each costs a call).
+MAX_REFUSED_PROTECTIONS = 5
 CHART_TITLE = "สถานะโรงเรียนในแต่ละรอบ"
 
 
@@ -99,8 +111,10 @@ class GsheetsBackend:
         service_account: str = "",
         retry: RetryPolicy | None = None,
         echo: Callable[[str], None] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.http = http
+        self.pacer = pacer or Pacer()
         self.config = config
         self.spreadsheet_id = config.workbook.spreadsheet_id
         self.service_account = service_account
@@ -120,6 +134,13 @@ class GsheetsBackend:
         self._formats: dict[str, dict[int, str]] = {}
         # Rows of the log tab known to hold something (header included), after this run's own appends.
         self._log_end = 0
+        # Protections of schools' rows to change, sent after the structure (and the lock); and what went
+        # wrong with them, for the officer's digest.
+        self._school_protections: list[dict[str, Any]] = []
+        self._school_of: dict[int, tuple[str, str, list[str]]] = {}
+        self._school_emails: dict[str, list[str]] = {}
+        self._grow: list[dict[str, Any]] = []
+        self.problems: list[Problem] = []
 
     @classmethod
     def from_config(cls, config: Config, echo: Callable[[str], None] | None = None) -> GsheetsBackend:
@@ -142,6 +163,7 @@ class GsheetsBackend:
         def attempt() -> Any:
             nonlocal tries
             tries += 1
+            self.pacer.before(kind)
             self.calls[kind] += 1
             return fn()
 
@@ -310,6 +332,24 @@ class GsheetsBackend:
         )
         self.sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
 
+    def cell_count(self) -> int:
+        """Cells in the spreadsheet's grids (Google's limit is CELL_LIMIT), as last read."""
+        total = 0
+        for sheet in self.sheets.values():
+            grid = sheet.get("properties", {}).get("gridProperties")
+            if grid:
+                total += int(grid.get("rowCount", 0)) * int(grid.get("columnCount", 0))
+        return total
+
+    def _check_cells(self) -> None:
+        """Refuse, with what to do, growth that would pass Google's limit of cells (the local view of the
+        grids already holds the growth)."""
+        if self.cell_count() > CELL_LIMIT:
+            raise BackendError(
+                f"spreadsheet {self.spreadsheet_id} would hold {self.cell_count():,} cells, over Google's limit "
+                f"of {CELL_LIMIT:,}: delete empty rows and columns, or old cycle tabs, and run again"
+            )
+
     def _sheet_id(self, title: str) -> int:
         return int(self.sheets[title]["properties"]["sheetId"])
 
@@ -354,29 +394,90 @@ class GsheetsBackend:
         requests_ = self._structure(plan)
         if requests_:
             self.echo(f"updating the sheet's structure ({len(requests_)} changes)")
-        if self._locking and plan.run_lock:
-            requests_ += self._lock_requests()
-        if not requests_:
-            return
-        try:
+            self._check_cells()
+        lock = self._locking and plan.run_lock
+        if lock:
+            # The lock first: a structure sent in parts changes nothing before the lock is held.
+            requests_ = self._lock_requests() + requests_
+        if requests_:
+            try:
+                self._batch_update(requests_, lock)
+            except BackendError:
+                if "batchUpdate" not in self._unanswered:
+                    raise
+                # A try that got no answer may have been applied, and then its retry is refused ("a sheet
+                # with that id exists"): look at the sheet again, and fail only if something is still missing.
+                self._read_metadata()
+                if self._structure(plan):
+                    raise
+                self._lock_held = lock
+        if self._school_protections:
+            self._protect_schools()
+
+    def _batch_update(self, requests_: list[dict[str, Any]], lock: bool = False) -> None:
+        """spreadsheets.batchUpdate in parts of at most MAX_REQUEST_BYTES, in order; the lock, when the
+        requests take it, is held from the first part on."""
+        for part in _parts(requests_):
             self._call(
-                "batchUpdate", lambda: self.http.batch_update(self.spreadsheet_id, {"requests": requests_})
+                "batchUpdate",
+                functools.partial(self.http.batch_update, self.spreadsheet_id, {"requests": part}),
             )
-            self._lock_held = self._locking and plan.run_lock
-        except BackendError:
-            if "batchUpdate" not in self._unanswered:
-                raise
-            # A try that got no answer may have been applied, and then its retry is refused ("a sheet
-            # with that id exists"): look at the sheet again, and fail only if something is still missing.
-            self._read_metadata()
-            if self._structure(plan):
-                raise
-            self._lock_held = self._locking and plan.run_lock
+            self._lock_held = self._lock_held or lock
+
+    def _protect_schools(self) -> None:
+        """The protections of schools' rows, after the structure and the lock. A refused request (an
+        address Google does not accept as an editor) becomes a problem in the digest and the others are
+        sent again without it; nothing here stops the sync."""
+        pending = self._school_protections
+        self._school_protections = []
+        self.echo(f"protecting schools' rows ({len(pending)} changes)")
+        refusals = 0
+        for part in _parts(pending):
+            while part:
+                try:
+                    self._call(
+                        "batchUpdate",
+                        functools.partial(self.http.batch_update, self.spreadsheet_id, {"requests": part}),
+                    )
+                    break
+                except BackendError as exc:
+                    if isinstance(exc, LockedError):
+                        raise
+                    at = re.search(r"Invalid requests\[(\d+)\]", str(exc))
+                    refusals += 1
+                    if at is None or int(at[1]) >= len(part) or refusals > MAX_REFUSED_PROTECTIONS:
+                        self.problems.append(self._protection_problem(None, str(exc)))
+                        return
+                    refused = part[int(at[1])]
+                    self.problems.append(self._protection_problem(refused, str(exc)))
+                    part = [r for r in part if r is not refused]
+
+    def _protection_problem(self, request: dict[str, Any] | None, message: str) -> Problem:
+        from sheets_sync.schema import SCHOOLS
+
+        column = SCHOOLS.column("contact_email").label
+        tabs = self.config.tabs
+        found = self._school_of.get(id(request)) if request is not None else None
+        if found is None:
+            return Problem(
+                tabs.schools, 0, column, f"ล็อกแถวของโรงเรียนไม่ได้ ({message}); จะลองใหม่ในการซิงก์ครั้งถัดไป"
+            )
+        tab, code, emails = found
+        named = [e for e in emails if e.lower() in message.lower()] or emails
+        return Problem(
+            tabs.schools,
+            0,
+            column,
+            f"อีเมล {', '.join(named)} ของโรงเรียน {code} เพิ่มเป็นผู้แก้ไขไม่ได้ ({message}); แถวของโรงเรียนนี้"
+            f"ในแท็บ {tab} จึงไม่ได้ล็อก แก้อีเมลให้เป็นบัญชี Google แล้วซิงก์ใหม่",
+        )
 
     def _structure(self, plan: WritePlan) -> list[dict[str, Any]]:
         """The batchUpdate requests that bring tabs, headers, formats, colors, protections and the chart
         to what `plan` needs; the local view of the sheet is updated as if they were applied."""
         requests_: list[dict[str, Any]] = []
+        self._school_protections, self._school_of = [], {}
+        self._school_emails = dict(self._schools()) if self.config.workbook.protect_rows_by_school else {}
         tabs = list(plan.tabs)
         if plan.create_log or self.config.tabs.log not in self.sheets:
             tabs.append(TabWrite(self.config.tabs.log, LOG, create=True))
@@ -414,10 +515,9 @@ class GsheetsBackend:
         created = title not in self.sheets
         if created:
             sheet_id = self._new_sheet_id(title)
-            grid = {
-                "rowCount": max(MIN_ROWS, needed_rows + ROW_MARGIN),
-                "columnCount": max(MIN_COLUMNS, width),
-            }
+            # Only as wide as its columns (the log: 8, not Google's default 26): every cell of the grid
+            # counts against the spreadsheet's 10 million.
+            grid = {"rowCount": max(MIN_ROWS, needed_rows + ROW_MARGIN), "columnCount": max(width, 1)}
             out.append(rq.add_sheet(sheet_id, title, grid["rowCount"], grid["columnCount"]))
             self.sheets[title] = {
                 "properties": {
@@ -488,6 +588,8 @@ class GsheetsBackend:
     def _protections(
         self, sheet: dict[str, Any], tw: TabWrite, positions: dict[str, int], rows: list[list[Cell]]
     ) -> list[dict[str, Any]]:
+        """Changes to the officer columns' protections (returned, for the structure batchUpdate); changes
+        to schools' rows go to `_school_protections`, sent on their own after it."""
         officer = self.config.office.officer_email
         editors = [e for e in (officer, self.service_account) if e]
         if not editors or tw.spec.kind not in ("cycle", "gcode"):
@@ -496,8 +598,8 @@ class GsheetsBackend:
         officer_cols = [
             positions[c.key] for c in tw.spec.columns if c.owner is Owner.SYNC and c.key in positions
         ]
-        if tw.spec.kind == "cycle" and "certified" in positions:
-            officer_cols.append(positions["certified"])
+        if tw.spec.kind == "cycle":
+            officer_cols += [positions[k] for k in OFFICER_CYCLE_COLUMNS if k in positions]
         if tw.spec.kind == "gcode":
             officer_cols += [positions[k] for k in ("verified", "g_code") if k in positions]
         desired = [
@@ -506,22 +608,24 @@ class GsheetsBackend:
             )
             for start, end in rq.runs(officer_cols)
         ]
-        if self.config.workbook.protect_rows_by_school and tw.spec.kind == "cycle":
-            desired += self._school_rows(sheet_id, tw, positions, rows, editors)
-        existing = [
+        school_tag = f"{rq.PROTECTION_TAG}: {tw.tab} school "
+        ours = [
             p
             for p in sheet.get("protectedRanges", [])
             if str(p.get("description", "")).startswith(rq.PROTECTION_TAG)
         ]
-        have = {rq.protection_signature(p): p for p in existing}
-        want = {rq.protection_signature(p): p for p in desired}
-        out: list[dict[str, Any]] = [
-            {"deleteProtectedRange": {"protectedRangeId": p["protectedRangeId"]}}
-            for sig, p in have.items()
-            if sig not in want and "protectedRangeId" in p
-        ]
-        out += [{"addProtectedRange": {"protectedRange": p}} for sig, p in want.items() if sig not in have]
-        return out
+        schools_have = [p for p in ours if str(p.get("description", "")).startswith(school_tag)]
+        officer_have = [p for p in ours if not str(p.get("description", "")).startswith(school_tag)]
+        schools_want: list[dict[str, Any]] = []
+        if self.config.workbook.protect_rows_by_school and tw.spec.kind == "cycle":
+            schools_want = self._school_rows(sheet_id, tw, positions, rows, editors)
+        for change in rq.protection_changes(schools_have, schools_want):
+            added = change.get("addProtectedRange", {}).get("protectedRange")
+            if added is not None:
+                code = str(added["description"])[len(school_tag) :]
+                self._school_of[id(change)] = (tw.tab, code, self._school_emails.get(code, []))
+            self._school_protections.append(change)
+        return rq.protection_changes(officer_have, desired)
 
     def _school_rows(
         self,
@@ -531,11 +635,11 @@ class GsheetsBackend:
         rows: list[list[Cell]],
         editors: list[str],
     ) -> list[dict[str, Any]]:
-        by_code = dict(self._schools())
+        by_code = self._school_emails
         school_cols = [
             positions[c.key]
             for c in tw.spec.columns
-            if c.owner is Owner.PEOPLE and c.key in positions and c.key != "certified"
+            if c.owner is Owner.PEOPLE and c.key in positions and c.key not in OFFICER_CYCLE_COLUMNS
         ]
         key_pos = positions["school_code"]
         codes: list[str] = []
@@ -581,7 +685,7 @@ class GsheetsBackend:
         rows_needed = max(len(grid_values), len(old)) + 30
         if title not in self.sheets:
             sheet_id = self._new_sheet_id(title)
-            props = {"rowCount": max(MIN_ROWS, rows_needed), "columnCount": max(MIN_COLUMNS, width)}
+            props = {"rowCount": max(MIN_ROWS, rows_needed), "columnCount": max(width, 1)}
             out.append(
                 {"addSheet": {"properties": {"sheetId": sheet_id, "title": title, "gridProperties": props}}}
             )
@@ -689,6 +793,10 @@ class GsheetsBackend:
             self.append_log(plan.log)
         if plan.summary is not None:
             data.append(self._summary_values(plan.summary))
+        if self._grow:
+            self._check_cells()
+            self._batch_update(self._grow)
+            self._grow = []
         if self._lock_held:
             data.append({"range": LOCK_CELL, "values": [[""]]})
         if data:
@@ -753,6 +861,7 @@ class GsheetsBackend:
                 )
         data: list[dict[str, Any]] = []
         warnings: list[str] = []
+        self._grow = []
         for n, tw in enumerate(tabs):
             tw = self._changed_only(tw)
             header_now = (value_ranges[2 * n].get("values") or [[]])[0]
@@ -778,11 +887,14 @@ class GsheetsBackend:
                 placement = place(tw, list(header_now), key_column[1:], used)
             if placement.new_headers:
                 raise BackendError(f"tab {tw.tab!r} lacks columns the sync needs; run 'sheets-sync init'")
-            grid = self.sheets[tw.tab]["properties"].get("gridProperties", {})
-            if placement.rows_needed > grid.get("rowCount", MIN_ROWS):
-                raise BackendError(
-                    f"tab {tw.tab!r} grew while the sync ran and has no room for new rows; run the sync again"
-                )
+            grid = self.sheets[tw.tab]["properties"].setdefault("gridProperties", {})
+            have = grid.get("rowCount", MIN_ROWS)
+            if placement.rows_needed > have:
+                # More rows than the tab's grid (an import, a new year, or rows added meanwhile): the tab
+                # grows first, since Google refuses a value written outside the grid.
+                extra = placement.rows_needed + ROW_MARGIN - have
+                self._grow.append(rq.append_dimension(self._sheet_id(tw.tab), "ROWS", extra))
+                grid["rowCount"] = have + extra
             data += _column_ranges(tw.tab, placement.cells)
             warnings += [
                 f"{tw.tab}: row for {k!r} is gone; its values were not written"
@@ -863,6 +975,20 @@ class GsheetsBackend:
         if not row or tab not in self.sheets:
             return ""
         return f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}/edit#gid={self._sheet_id(tab)}&range=A{row}"
+
+
+def _parts(requests_: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The requests in order, cut into batches of at most MAX_REQUEST_BYTES of JSON each."""
+    parts: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for request in requests_:
+        n = len(json.dumps(request)) + 2  # and the ", " before the next one
+        if parts[-1] and size + n > MAX_REQUEST_BYTES - 100:
+            parts.append([])
+            size = 0
+        parts[-1].append(request)
+        size += n
+    return [p for p in parts if p]
 
 
 def _trim(header: list[Cell]) -> list[Cell]:

@@ -200,7 +200,8 @@ def protected(sheet_id: int, col_start: int, col_end: int, editors: list[str], d
     }
 
 
-def protection_signature(p: dict[str, Any]) -> tuple[Any, ...]:
+def protection_place(p: dict[str, Any]) -> tuple[Any, ...]:
+    """Where a protected range is, and which of ours it is (its description)."""
     rng = p.get("range", {})
     return (
         p.get("description", ""),
@@ -208,8 +209,39 @@ def protection_signature(p: dict[str, Any]) -> tuple[Any, ...]:
         rng.get("endRowIndex"),
         rng.get("startColumnIndex", 0),
         rng.get("endColumnIndex"),
-        tuple(sorted(u.lower() for u in p.get("editors", {}).get("users", []))),
     )
+
+
+def editors_of(p: dict[str, Any]) -> frozenset[str]:
+    return frozenset(u.lower() for u in p.get("editors", {}).get("users", []))
+
+
+def protection_changes(existing: list[dict[str, Any]], desired: list[dict[str, Any]]) -> list[Request]:
+    """Deletes, then adds, that bring our protected ranges to `desired`. A range read back counts as
+    unchanged when it holds every editor we asked for: Google adds the requesting account and may add the
+    owner (gspread cassette WorksheetTest.test_add_protected_range_normal.json), so exact lists would
+    churn every protection on every run."""
+    have: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for p in existing:
+        have.setdefault(protection_place(p), []).append(p)
+    kept: set[int] = set()
+    adds: list[Request] = []
+    for p in desired:
+        wanted = editors_of(p)
+        match = next(
+            (e for e in have.get(protection_place(p), []) if id(e) not in kept and wanted <= editors_of(e)),
+            None,
+        )
+        if match is None:
+            adds.append({"addProtectedRange": {"protectedRange": p}})
+        else:
+            kept.add(id(match))
+    deletes: list[Request] = [
+        {"deleteProtectedRange": {"protectedRangeId": p["protectedRangeId"]}}
+        for p in existing
+        if id(p) not in kept and "protectedRangeId" in p
+    ]
+    return deletes + adds
 
 
 def runs(columns: list[int]) -> list[tuple[int, int]]:

@@ -15,8 +15,16 @@ from typing import Any
 import jinja2
 
 from sheets_sync.config import Config
+from sheets_sync.digest_rule import STATE_PREFIX
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.mail.mime import POLICY, header_words, put_header, text_part
+from sheets_sync.mail.wording import (
+    delivery_label,
+    officer_display_name,
+    polite_particle,
+    school_subject,
+    school_title,
+)
 from sheets_sync.outgoing import outgoing, outgoing_value, vouch
 from sheets_sync.personal import masked
 from sheets_sync.reminders import SchoolReminder
@@ -75,6 +83,7 @@ def _environment() -> jinja2.Environment:
         thai_weekday=thai_weekday,
         status_label=status_label,
         safe_note=safe_note,
+        delivery_label=delivery_label,
     )
     return env
 
@@ -108,7 +117,9 @@ class Renderer:
         self.row_link = row_link
         self.now = now or dt.datetime.now(config.zone)
         self.env = _environment()
-        vouch(config.office.officer_name, config.office.name)
+        # The officer signs with a title of their own choosing: the config's names are the office's to show.
+        o = config.office
+        vouch(o.officer_name, o.name, officer_display_name(o.officer_title, o.officer_name))
         self.domain = config.email.from_address.rpartition("@")[2] or "sheets-sync.local"
         self._templates: dict[str, jinja2.Template] = {}
         # The same for every message of the run: encoded once.
@@ -119,6 +130,16 @@ class Renderer:
         # Content-Type is parsed once when messages are written out (see mime.POLICY).
         run = hashlib.sha256(f"{self._date}|{config.email.from_address}".encode()).hexdigest()[:32]
         self._content_type = f'multipart/alternative;\n boundary="=_{run}"'
+        office = config.office
+        # What every school email signs with: the officer's own ครับ or ค่ะ, name and ways to reach them.
+        self._officer = {
+            "particle": polite_particle(office.officer_title, office.officer_name),
+            "name": officer_display_name(office.officer_title, office.officer_name),
+            "email": config.reply_to,
+            "phone": office.officer_phone,
+            # A local workbook is the officer's alone: schools answer by email or telephone.
+            "local": config.workbook.backend == "xlsx",
+        }
 
     def _render(self, name: str, **context: Any) -> str:
         template = self._templates.get(name)
@@ -176,8 +197,13 @@ class Renderer:
                 for o in owed
             },
             "gcode_tab": self.config.tabs.gcode,
+            "portals": {o.cycle.cycle_id: self.config.portal_url(o.cycle.system) for o in owed},
+            "dmc_portal": self.config.portal_url("DMC"),
+            "replies": reminder.replies,
+            "officer": self._officer,
+            "school_title": school_title(school.name),
         }
-        subject = self._school_subject(reminder)
+        subject = school_subject(reminder, self.config.office_short_name)
         msg = self._message(
             subject,
             to,
@@ -189,23 +215,6 @@ class Renderer:
             school.code,
         )
         return Rendered(msg, reminder.kind, school.code, reminder.items, to, cc)
-
-    def _school_subject(self, reminder: SchoolReminder) -> str:
-        office = self.config.office.name
-        cycles = [o for o in reminder.owed if o.cycle.cycle_id in {s.cycle_id for s in reminder.steps}]
-        if reminder.kind == "announcement" and len(cycles) == 1:
-            c = cycles[0].cycle
-            return f"[{office}] เปิดระบบ {c.display_title} กำหนดส่ง {thai_date(c.due_on)}"
-        overdue = [o for o in reminder.owed if o.status.key == "overdue"]
-        if overdue:
-            worst = max(overdue, key=lambda o: o.status.days_late or 0)
-            more = f" และอีก {len(reminder.owed) - 1} รายการ" if len(reminder.owed) > 1 else ""
-            return f"[{office}] {worst.cycle.display_title} เกินกำหนด {worst.status.days_late} วัน{more}"
-        if cycles:
-            c = min(cycles, key=lambda o: o.cycle.due_on).cycle
-            more = f" และอีก {len(reminder.owed) - 1} รายการ" if len(reminder.owed) > 1 else ""
-            return f"[{office}] แจ้งเตือน: {c.display_title} กำหนดส่ง {thai_date(c.due_on)}{more}"
-        return f"[{office}] แจ้งเตือน: คำขอเลข G รอเพิ่มข้อมูลใน DMC {len(reminder.requests)} รายการ"
 
     def digest(
         self,
@@ -231,12 +240,14 @@ class Renderer:
                 }
                 if e.status.key == "overdue":
                     overdue.append(item)
-                if e.status.needs_help and e.status.key not in ("certified", "inactive"):
+                if e.help.open and e.status.key != "inactive":
                     help_wanted.append(item)
                 if e.status.key == "confirmed":
                     item["late_for_officer"] = bool(cr.cycle.certify_by and ev.today > cr.cycle.certify_by)
                     to_certify.append(item)
         overdue.sort(key=lambda i: (-(i["entry"].status.days_late or 0), i["entry"].school_code))
+        # The help desk's queue: the longest waiting first.
+        help_wanted.sort(key=lambda i: (i["entry"].help.seen, i["entry"].school_code))
         # What the officer is already late on comes first (the digest may list only the first rows).
         to_certify.sort(key=lambda i: not i["late_for_officer"])
         queue = sorted(
@@ -270,4 +281,8 @@ class Renderer:
             message_id(["digest", ev.today.isoformat()], self.domain),
             "digest",
         )
-        return Rendered(msg, "digest", "", (f"digest:{ev.today.isoformat()}",), officer, ())
+        items: tuple[str, ...] = (f"digest:{ev.today.isoformat()}",)
+        if self.config.email.digest == "changes":
+            # What this digest showed, for the next run to tell a quiet day (digest_rule).
+            items += (f"{STATE_PREFIX}{ev.digest_state}",)
+        return Rendered(msg, "digest", "", items, officer, ())

@@ -11,6 +11,7 @@ from itertools import compress, product, repeat
 from typing import Any
 
 from . import cells as cellmod
+from . import strict
 from .a1 import parse_a1
 from .cells import Formula
 from .masks import Mask, MaskError, apply_update, check_mask, mask_paths, parse_mask
@@ -46,10 +47,14 @@ def handles(kind: str) -> Callable[[Handler], Handler]:
 
 
 class BatchContext:
-    def __init__(self, store: Store, ss: Spreadsheet):
+    def __init__(self, store: Store, ss: Spreadsheet, requester: str | None = None, owner: str | None = None):
         self.store = store
         self.ss = ss
         self.ignored: list[str] = []
+        self.requester = requester  # the account making the request
+        self.owner = owner
+        self.refused_editors: frozenset[str] = frozenset()
+        self._object_ids: set[int] | None = None
 
     def sheet(self, sheet_id: Any) -> Sheet:
         return self.ss.grid_sheet(int(sheet_id or 0))
@@ -58,7 +63,12 @@ class BatchContext:
         return self.store.new_int_id(all_sheet_ids(self.ss))
 
     def new_object_id(self) -> int:
-        return self.store.new_int_id(all_object_ids(self.ss))
+        # the ids in use, gathered once per batch: a batch of 100,000 protections stays linear
+        if self._object_ids is None:
+            self._object_ids = set(all_object_ids(self.ss))
+        n = self.store.new_int_id(self._object_ids)
+        self._object_ids.add(n)
+        return n
 
 
 def _fields(body: dict[str, Any], schema: str | None = None) -> Mask:
@@ -79,14 +89,20 @@ def _fields(body: dict[str, Any], schema: str | None = None) -> Mask:
 
 
 def apply_batch(
-    store: Store, ss: Spreadsheet, body: dict[str, Any]
+    store: Store,
+    ss: Spreadsheet,
+    body: dict[str, Any],
+    requester: str | None = None,
+    owner: str | None = None,
+    refused_editors: frozenset[str] = frozenset(),
 ) -> tuple[Spreadsheet, dict[str, Any], list[str]]:
-    """Apply ``requests`` to a copy; return (new spreadsheet, response, ignored request kinds)."""
+    """Apply ``requests`` to a copy as ``requester``; return (new spreadsheet, response, ignored request kinds)."""
     requests = body.get("requests") or []
     if not requests:
         raise bad("Must specify at least one request.")
     work = ss.clone()
-    ctx = BatchContext(store, work)
+    ctx = BatchContext(store, work, requester, owner)
+    ctx.refused_editors = refused_editors
     replies: list[dict[str, Any]] = []
     for i, request in enumerate(requests):
         kinds = [k for k, v in (request or {}).items() if v is not None]
@@ -100,6 +116,7 @@ def apply_batch(
             continue
         try:
             reply = handler(ctx, request[kind])
+            strict.after_request(work, kind)
         except RequestFailed as exc:
             raise bad(f"Invalid requests[{i}].{kind}: {exc}") from None
         except ApiError as exc:
@@ -607,6 +624,8 @@ def set_data_validation(ctx: BatchContext, body: dict[str, Any]) -> None:
     rule = body.get("rule")
     if rule is not None and not (rule.get("condition") or {}).get("type"):
         raise RequestFailed("A condition type must be specified for the data validation rule.")
+    if rule is not None:
+        strict.check_condition(rule.get("condition") or {})
     # one rule object for the whole range: rules are never changed in place
     _fill(
         sheet.validations, list(product(range(r1, r2), range(c1, c2))), copy.deepcopy(rule) if rule else None
@@ -681,6 +700,8 @@ def _rule_sheet(ctx: BatchContext, rule: dict[str, Any]) -> Sheet:
         raise RequestFailed("All ranges of a conditional format rule must be on the same sheet.")
     if ("booleanRule" in rule) == ("gradientRule" in rule):
         raise RequestFailed("Exactly one of booleanRule or gradientRule must be set.")
+    if "booleanRule" in rule:
+        strict.check_condition((rule["booleanRule"] or {}).get("condition") or {})
     return ctx.sheet(ids.pop())
 
 
@@ -757,8 +778,9 @@ def add_protected_range(ctx: BatchContext, body: dict[str, Any]) -> dict[str, An
             raise RequestFailed(f"An object with id {pr['protectedRangeId']} already exists.")
     else:
         pr = {"protectedRangeId": ctx.new_object_id()} | pr
-    pr.setdefault("requestingUserCanEdit", True)
-    sheet.protected_ranges.append(pr)
+    strict.check_protected_range(pr, ctx.refused_editors)
+    pr = strict.as_google_answers(pr)
+    sheet.protected_ranges.append(strict.with_implicit_editors(pr, (ctx.requester, ctx.owner)))
     return {"protectedRange": pr}
 
 
@@ -770,6 +792,10 @@ def update_protected_range(ctx: BatchContext, body: dict[str, Any]) -> None:
     current = sheet.protected_ranges[index]
     source = dict(pr)
     source["protectedRangeId"] = current["protectedRangeId"]
+    # what the request sets is checked: the editors Google added itself are no editors "set" on it
+    strict.check_protected_range(
+        {"warningOnly": pr.get("warningOnly", current.get("warningOnly")), "editors": pr.get("editors")}
+    )
     apply_update(current, source, mask)
     target = _protected_sheet(ctx, current)
     if target is not sheet:
@@ -915,6 +941,7 @@ def add_chart(ctx: BatchContext, body: dict[str, Any]) -> dict[str, Any]:
             raise RequestFailed(f"An object with id {chart['chartId']} already exists.")
     else:
         chart = {"chartId": ctx.new_object_id()} | chart
+    strict.check_chart(ctx.ss, chart)
     sheet, position = _place(ctx, chart.get("position") or {"newSheet": True})
     chart["position"] = position
     sheet.charts.append(chart)
@@ -926,6 +953,7 @@ def update_chart_spec(ctx: BatchContext, body: dict[str, Any]) -> None:
     sheet, index = _find_chart(ctx, int(body.get("chartId", 0)))
     if not body.get("spec"):
         raise RequestFailed("A chart spec must be specified.")
+    strict.check_chart(ctx.ss, {"spec": body["spec"]})
     sheet.charts[index]["spec"] = copy.deepcopy(body["spec"])
 
 

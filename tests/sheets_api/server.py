@@ -35,7 +35,11 @@ from .jsontext import dumps
 from .masks import MaskError, check_mask, parse_mask, select
 from .model import ApiError, Sheet, Spreadsheet, Store
 from .schema import SchemaError, Validator, Violation, discovery
+from .strict import Quota, check_protected_write
 
+# The accounts of a test spreadsheet: the service account that calls, and the person who owns it.
+REQUESTER = "sheets-sync@esa-test.iam.gserviceaccount.com"
+OWNER = "owner@esa.example.org"
 READ_KINDS = {"get", "values.get", "values.batchGet", "developerMetadata.get", "developerMetadata.search"}
 WRITE_KINDS = {
     "batchUpdate",
@@ -290,8 +294,21 @@ class SheetsApiServer:
         state_file: str | os.PathLike[str] | None = None,
         seed: int | None = None,
         pretty: bool = True,
+        requester: str = REQUESTER,
+        owner: str | None = OWNER,
+        quota_per_minute: int | None = 60,
+        clock: Callable[[], float] = time.monotonic,
     ):
+        """``requester``: the account every call is made as (Google adds it to the editors of the protected
+        ranges it creates, and refuses its writes into ranges protected against it); ``owner``: the
+        spreadsheet owner, also added to protected-range editors and never refused. ``quota_per_minute``:
+        Google's per-user quota of read and of write requests (None: no quota), counted on ``clock``."""
         self.host = host
+        self.requester = requester
+        self.owner = owner
+        self.quota = Quota(quota_per_minute, clock) if quota_per_minute else None
+        # Addresses Google refuses as editors of a protected range (lower case).
+        self.refused_editors: set[str] = set()
         self._requested_port = port
         self.state_file = Path(state_file) if state_file else None
         self.pretty = pretty
@@ -602,7 +619,8 @@ class SheetsApiServer:
         with self._lock:
             body = self.validator.check_body({"requests": requests}, "BatchUpdateSpreadsheetRequest")
             ss = self._ss(spreadsheet_id)
-            work, response, _ = apply_batch(self.store, ss, body)
+            # as the owner, in the sheet's own window
+            work, response, _ = apply_batch(self.store, ss, body, self.owner, self.owner)
             self.store.spreadsheets[spreadsheet_id] = work
             self._autosave()
             return response
@@ -818,6 +836,8 @@ class SheetsApiServer:
             )
         for hook in hooks:
             hook(call)
+        if reset is None and fail is None and not self._within_quota(call):
+            fail = _Rule("fail", None, None, 1, status=429)
         if reset is not None:
             call.fault = "reset"
             handler.reset()
@@ -844,6 +864,12 @@ class SheetsApiServer:
         with self._lock:
             self.bytes_sent += sent
         self._finish(call, started)
+
+    def _within_quota(self, call: Call) -> bool:
+        if self.quota is None or call.kind == "unknown":
+            return True
+        with self._lock:
+            return self.quota.take(self.requester, "write" if call.is_write else "read")
 
     def _finish(self, call: Call, started: float) -> None:
         call.duration = time.monotonic() - started
@@ -963,7 +989,9 @@ class SheetsApiServer:
                 out["clearedRanges"] = cleared_ranges
             return out
         if method_id == "batchUpdate":
-            work, response, ignored = apply_batch(self.store, ss, body)
+            work, response, ignored = apply_batch(
+                self.store, ss, body, self.requester, self.owner, frozenset(self.refused_editors)
+            )
             call.ignored_requests = ignored
             self.store.spreadsheets[ss.id] = work
             return response
@@ -1008,9 +1036,23 @@ class SheetsApiServer:
         }
         values = body.get("values") or []
         if method_id == "values.update":
-            return model.write_values(ss, model.check_write(ss, rng, values, major, option), option, options)
+            write = model.check_write(ss, rng, values, major, option)
+            self._check_editor(write)
+            return model.write_values(ss, write, option, options)
         insert = _one(params, "insertDataOption", "OVERWRITE") or "OVERWRITE"
         return model.append_values(ss, rng, values, major, option, insert, options)
+
+    def _check_editor(self, write: model.Write) -> None:
+        block = write.block
+        check_protected_write(
+            write.sheet,
+            write.r0,
+            write.c0,
+            write.r0 + max(block.height, 1),
+            write.c0 + max(block.width, 1),
+            self.requester,
+            self.owner,
+        )
 
     def _values_batch_update(
         self, ss: Spreadsheet, params: dict[str, list[str]], body: dict[str, Any]
@@ -1029,9 +1071,17 @@ class SheetsApiServer:
                 raise ApiError(400, f"Invalid data[{i}]: range must be set")
             major = data.get("majorDimension") or "ROWS"
             major = "ROWS" if major == "DIMENSION_UNSPECIFIED" else major
-            writes.append(
-                model.check_write(ss, data["range"], data.get("values") or [], major, option, f"data[{i}].")
-            )
+            try:
+                write = model.check_write(
+                    ss, data["range"], data.get("values") or [], major, option, f"data[{i}]."
+                )
+                self._check_editor(write)
+            except ApiError as exc:
+                # Google names the entry: "Invalid data[0]: Unable to parse range: …" (burnash/gspread#1601)
+                if exc.code == 400 and not exc.message.startswith("Invalid "):
+                    raise ApiError(400, f"Invalid data[{i}]: {exc.message}", details=exc.details) from None
+                raise
+            writes.append(write)
         responses = [model.write_values(ss, write, option, body) for write in writes]
         out: dict[str, Any] = {"spreadsheetId": ss.id}
         totals = {
