@@ -213,28 +213,78 @@ new_year.help = (
 
 @cli.command("import-schools")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--dry-run", is_flag=True, help="Print each change (school, column, old → new); write nothing.")
 @common_options
 def import_schools(ctx: Context, file: Path, dry_run: bool) -> None:
-    """Add or update schools from FILE (.csv in UTF-8, or .xlsx), matched by school code.
+    """Add or update schools from FILE (.csv or .xlsx), matched by school code.
 
-    Headers are matched like the workbook's (Thai label or English key). Rows with problems are
-    listed and skipped; every other row is added or updated. Schools are never deleted.
+    \b
+    CSV in UTF-8 (with or without BOM), Windows-874/TIS-620 (Thai Excel's "CSV") or UTF-16
+    (Excel's "Unicode text", tab separated); .xlsx: the first sheet. The header row may be below
+    title rows. Headers are matched like the workbook's (Thai label or English key) and by the
+    names school lists use (รหัสสถานศึกษา, อีเมลผู้อำนวยการ, เบอร์โทรศัพท์ …); every column not
+    used is named on stderr. A row without a contact email is imported and marked ยังไม่มีอีเมล.
+    Rows with other problems are listed and skipped. Schools are never deleted.
     """
-    from sheets_sync.provision import import_plan, read_rows_file
+    from sheets_sync.provision import import_plan, known_columns
+    from sheets_sync.schema import SCHOOLS
+    from sheets_sync.school_list import read_school_list
 
-    rows = read_rows_file(file)
+    source = read_school_list(file, SCHOOLS)
+    where = f", header on row {source.header_row}" if source.header_row > 1 else ""
+    ctx.progress(f"read {file.name}: {source.encoding}{where}")
     backend = _backend(ctx)
     with backend.lock():
-        result = import_plan(backend.read(), ctx.config, rows, file.name)
+        result = import_plan(backend.read(), ctx.config, source.rows, file.name, source.header_row)
         if not dry_run and (result.added or result.updated):
             backend.write(result.plan)
             backend.commit()
+    if result.unused:
+        names = ", ".join(repr(n) for n in result.unused)
+        say(f"not imported: column {names}; the columns it knows (label (key): other names):", err=True)
+        for line in known_columns():
+            say(f"  {line}", err=True)
     for p in result.problems:
         say(f"skipped: {p}", err=True)
+    imported = "would be imported" if dry_run else "imported"
+    for p in result.no_email:
+        say(f"no email: {p.tab}!แถว {p.row} {imported} with ยังไม่มีอีเมล in tab "
+                   f"{ctx.config.tabs.schools!r}; type the address there", err=True)  # fmt: skip
+    if dry_run:
+        for change in result.changes:
+            say(str(change))
     add, update = ("would add", "would update") if dry_run else ("added", "updated")
     say(f"{add} {len(result.added)}, {update} {len(result.updated)}, unchanged {result.unchanged}, "
                f"skipped {len({p.row for p in result.problems})}")  # fmt: skip
+
+
+@cli.command("share-list")
+@common_options
+def share_list(ctx: Context) -> None:
+    """Print the active schools' contact emails, comma separated, for Google's Share dialog.
+
+    Paste the line into the sheet's Share → Add people box (as Editor) so that each school's staff
+    can tick their row. Each address once, in the order of the schools tab.
+    """
+    from sheets_sync.parse import parse_schools
+    from sheets_sync.schema import SCHOOLS
+    from sheets_sync.table import Table
+    from sheets_sync.validate import usable_emails
+
+    name = ctx.config.tabs.schools
+    snapshot = _backend(ctx).read()
+    if name not in snapshot:
+        raise SheetsSyncError(f"tab {name!r} not found in the workbook; run 'sheets-sync init' to create it")
+    table = Table.read(name, snapshot[name], SCHOOLS)
+    table.require()
+    schools, _problems = parse_schools(table)
+    seen: dict[str, str] = {}
+    for school in schools:
+        if school.active:
+            for address in usable_emails(school.contact_emails):
+                seen.setdefault(address.casefold(), address)
+    ctx.progress(f"{len(seen)} addresses of {sum(s.active for s in schools)} active schools")
+    say(", ".join(seen.values()))
 
 
 @cli.command()
@@ -424,7 +474,10 @@ def demo(ctx: Context, folder: Path, fresh: bool) -> None:
 @cli.command(short_help="A report for the director (HTML, Markdown or JSON).")
 @today_option
 @click.option(
-    "--cycle", "cycle_id", help="Cycle id to report on, or 'all' (default: the cycle opened most recently)."
+    "--cycle",
+    "cycle_id",
+    help="Cycle id to report on, or 'all' for every cycle that has opened (default: every open cycle, "
+    "most urgent first).",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."

@@ -11,6 +11,7 @@ from typing import TypeVar
 from sheets_sync import cells
 from sheets_sync.cells import Cell, CellError
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
+from sheets_sync.schema import NO_EMAIL_YET
 from sheets_sync.table import Table
 
 T = TypeVar("T")
@@ -50,7 +51,9 @@ def split_emails(raw: str) -> tuple[str, ...]:
     """`a@x, b@y; c@z` as separate addresses (checked later, in validation).
 
     Only commas and semicolons separate: a line break inside a cell stays in the address, so validation
-    reports it and the address is never put in a header."""
+    reports it and the address is never put in a header. The import's "no email yet" mark is no address."""
+    if raw.strip() == NO_EMAIL_YET:
+        return ()
     return tuple(p.strip(" \t") for p in re.split(r"[,;]+", raw) if p.strip())
 
 

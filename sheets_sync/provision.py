@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sheets_sync import cells
-from sheets_sync.cells import Cell, cell_value
+from sheets_sync.cells import Cell
 from sheets_sync.config import Config
 from sheets_sync.errors import SheetsSyncError, WorkbookError
 from sheets_sync.evaluate import Snapshot
@@ -16,9 +13,18 @@ from sheets_sync.model import Problem
 from sheets_sync.newyear import default_cycles
 from sheets_sync.parse import parse_schools
 from sheets_sync.plan import TabWrite, WritePlan
-from sheets_sync.schema import CYCLES, GCODE, GCODE_STATUSES, SCHOOLS, TabSpec
+from sheets_sync.schema import (
+    CYCLES,
+    GCODE,
+    GCODE_STATUSES,
+    NO_EMAIL_YET,
+    SCHOOLS,
+    TabSpec,
+    header_aliases,
+    norm_header,
+)
 from sheets_sync.table import Table
-from sheets_sync.validate import validate_schools
+from sheets_sync.validate import NO_CONTACT_EMAIL, PERSONAL_CONTACT, validate_schools
 
 
 def init_plan(config: Config) -> WritePlan:
@@ -66,27 +72,20 @@ def new_year_plan(
     return plan, [str(r["cycle_id"]) for r in added]
 
 
-def read_rows_file(path: Path) -> list[list[Cell]]:
-    """Rows of a .csv (UTF-8, with or without BOM) or of the first sheet of an .xlsx."""
-    if not path.exists():
-        raise SheetsSyncError(f"{path}: file not found")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        try:
-            content = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise SheetsSyncError(f"{path}: not UTF-8 text; save it as 'CSV UTF-8' and try again") from None
-        return [list(r) for r in csv.reader(io.StringIO(content))]
-    if suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
+@dataclass(frozen=True)
+class Change:
+    """One change an import makes: a new school (`field` empty), or one cell of an existing school."""
 
-        try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-            raise SheetsSyncError(f"{path}: cannot be opened as .xlsx ({exc})") from None
-        ws = wb.worksheets[0]
-        return [[cell_value(v) for v in r] for r in ws.iter_rows(values_only=True)]
-    raise SheetsSyncError(f"{path}: use a .csv or .xlsx file")
+    code: str
+    name: str
+    field: str = ""
+    old: str = ""
+    new: str = ""
+
+    def __str__(self) -> str:
+        if not self.field:
+            return f"{self.code} {self.name}: new school"
+        return f"{self.code} {self.name}: {self.field} {self.old!r} → {self.new!r}"
 
 
 @dataclass
@@ -96,50 +95,118 @@ class ImportResult:
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    # Imported without a contact email: marked on their row in the schools tab.
+    no_email: list[Problem] = field(default_factory=list)
+    # Headers of the file that name no column of the schools tab: their values are not imported.
+    unused: list[str] = field(default_factory=list)
 
 
-def import_plan(snapshot: Snapshot, config: Config, rows: list[list[Cell]], source: str) -> ImportResult:
-    """Upsert schools by code: new codes appended, changed cells updated, rows with problems skipped."""
+def import_plan(
+    snapshot: Snapshot, config: Config, rows: list[list[Cell]], source: str, header_row: int = 1
+) -> ImportResult:
+    """Upsert schools by code: new codes appended, changed cells updated, rows with problems skipped; a row
+    with no contact email is imported with the "no email yet" mark."""
     target = _table(snapshot, config.tabs.schools, SCHOOLS)
-    incoming = Table.read(source, rows, SCHOOLS)
+    incoming = Table.read(source, _clean_codes(rows, SCHOOLS), SCHOOLS, header_row)
     for col in incoming.missing_required:
-        raise SheetsSyncError(f"{source}: column {col.label!r} ({col.key}) not found in the first row")
+        if col.key != "contact_email":
+            raise SheetsSyncError(
+                f"{source}: column {col.label!r} ({col.key}) not found in the header row; "
+                f"name it one of: {', '.join((col.label, col.key, *col.aliases))}"
+            )
     schools, problems = parse_schools(incoming)
     labels = {c.key: incoming.label(c.key) for c in SCHOOLS.columns}
-    problems += validate_schools(source, schools, labels)
+    checked = validate_schools(source, schools, labels)
+    no_email = [p for p in checked if p.message == NO_CONTACT_EMAIL]
+    # A contact's name with a title is a teacher's, masked in every output: imported, and named by validate.
+    problems += [p for p in checked if p.message not in (NO_CONTACT_EMAIL, PERSONAL_CONTACT)]
+    result = ImportResult(WritePlan(), problems=problems, unused=unused_headers(incoming))
     bad_rows = {p.row for p in problems}
+    result.no_email = [p for p in no_email if p.row not in bad_rows]
     current: dict[str, tuple[int, dict[str, Cell]]] = {}
     for row, values in target.records():
         try:
             current.setdefault(cells.code(values.get("school_code")), (row, values))
         except cells.CellError:
             continue
-    result = ImportResult(WritePlan(), problems=problems)
     tw = TabWrite(config.tabs.schools, SCHOOLS, create=False)
     raw_rows = dict(incoming.records())
     for school in schools:
-        if school.row in bad_rows:
-            continue
-        raw = raw_rows[school.row]
-        values = {k: _import_value(k, v) for k, v in raw.items()}
-        values["school_code"] = school.code
-        if school.code not in current:
-            values.setdefault("active", True)
-            tw.appends.append(values)
-            result.added.append(school.code)
-            current[school.code] = (0, values)
-            continue
-        _row, have = current[school.code]
-        changed = {
-            k: v for k, v in values.items() if k in target.index and cells.text(have.get(k)) != cells.text(v)
-        }
-        if changed:
-            tw.updates[(school.code, 0)] = changed
-            result.updated.append(school.code)
-        else:
-            result.unchanged += 1
+        if school.row not in bad_rows:
+            _upsert(school.code, school.name, raw_rows[school.row], current, target, tw, result)
     result.plan.tabs.append(tw)
     return result
+
+
+def _upsert(
+    code: str,
+    name: str,
+    raw: dict[str, Cell],
+    current: dict[str, tuple[int, dict[str, Cell]]],
+    target: Table,
+    tw: TabWrite,
+    result: ImportResult,
+) -> None:
+    values = {k: _import_value(k, v) for k, v in raw.items()}
+    values["school_code"] = code
+    if code not in current:
+        if not cells.text(values.get("contact_email")):
+            values["contact_email"] = NO_EMAIL_YET
+        values.setdefault("active", True)
+        tw.appends.append(values)
+        result.added.append(code)
+        result.changes.append(Change(code, name))
+        current[code] = (0, values)
+        return
+    _row, have = current[code]
+    if not cells.text(values.get("contact_email")):
+        # A list without emails never wipes the addresses the office has typed.
+        values["contact_email"] = have.get("contact_email") or NO_EMAIL_YET
+    changed = {
+        k: v for k, v in values.items() if k in target.index and cells.text(have.get(k)) != cells.text(v)
+    }
+    if changed:
+        tw.updates[(code, 0)] = changed
+        result.updated.append(code)
+        for key, new in changed.items():
+            result.changes.append(
+                Change(code, name, target.label(key), cells.text(have.get(key)), cells.text(new))
+            )
+    else:
+        result.unchanged += 1
+
+
+def _clean_codes(rows: list[list[Cell]], spec: TabSpec) -> list[list[Cell]]:
+    """Codes as lists hold them: Excel's text apostrophe (`'1042520017`) and spaces around them removed."""
+    if not rows:
+        return rows
+    aliases = header_aliases(spec.column("school_code"))
+    at = [i for i, v in enumerate(rows[0]) if norm_header(v) in aliases][:1]
+    if not at:
+        return rows
+    i = at[0]
+    cleaned = [rows[0]]
+    for row in rows[1:]:
+        value = row[i] if i < len(row) else None
+        if isinstance(value, str):
+            row = [*row[:i], value.strip().lstrip("'\u2019").strip(), *row[i + 1 :]]
+        cleaned.append(row)
+    return cleaned
+
+
+def unused_headers(table: Table) -> list[str]:
+    """The file's non-blank headers that name no column (the first of two duplicates counts as used)."""
+    used = set(table.index.values())
+    header = table.rows[0] if table.rows else []
+    return [str(v).strip() for i, v in enumerate(header) if i not in used and cells.text(v)]
+
+
+def known_columns() -> list[str]:
+    """The schools tab's columns as the import knows them, one line each: label (key): other names."""
+    return [
+        f"{c.label} ({c.key})" + (f": {', '.join(c.aliases)}" if c.aliases else "") for c in SCHOOLS.columns
+    ]
 
 
 def _import_value(key: str, value: Cell) -> Cell:

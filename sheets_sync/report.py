@@ -11,7 +11,7 @@ from sheets_sync.evaluate import Evaluation
 from sheets_sync.helpdesk import HelpCounts, help_counts
 from sheets_sync.mail.render import _environment, safe_note
 from sheets_sync.schema import CYCLE_STATUSES, GCODE_STATUSES
-from sheets_sync.summary import CycleSummary, status_data
+from sheets_sync.summary import Counts, CycleSummary, status_data
 from sheets_sync.svg import cumulative_curve, stacked_bars
 from sheets_sync.thaidates import thai_date
 
@@ -27,6 +27,7 @@ class CycleReport:
     confirmations: list[tuple[dt.date, int]] = field(default_factory=list)
     district_svg: str = ""
     curve_svg: str = ""
+    network_svg: str = ""
     help_desk: HelpCounts = field(default_factory=HelpCounts)
 
 
@@ -39,8 +40,27 @@ class Report:
     gcode_queue: list[dict[str, Any]]
 
 
-def pick(summaries: list[CycleSummary], cycle_id: str | None) -> list[CycleSummary]:
-    """The cycle asked for; by default the one opened most recently; `all` for every open cycle."""
+# A school in one of these needs nothing more in its cycle.
+SETTLED = frozenset({"certified", "done", "inactive", "missed", "not_open"})
+
+
+def is_open(cs: CycleSummary, today: dt.date) -> bool:
+    """A cycle still being worked on: before its certification deadline, or with a school not yet settled."""
+    cycle = cs.result.cycle
+    if today <= (cycle.certify_by or cycle.due_on):
+        return True
+    return any(k not in SETTLED and n for k, n in cs.total.by_status.items())
+
+
+def urgency(cs: CycleSummary) -> tuple[int, dt.date, str]:
+    """Cycles with the most overdue schools first; then (none overdue) the nearest deadline first."""
+    cycle = cs.result.cycle
+    return (-cs.total.by_status["overdue"], cycle.due_on, cycle.cycle_id)
+
+
+def pick(summaries: list[CycleSummary], cycle_id: str | None, today: dt.date) -> list[CycleSummary]:
+    """The cycle asked for; `all` for every cycle that has opened; by default every open cycle, most urgent
+    first (the one opened most recently when none is open)."""
     if not summaries:
         raise SheetsSyncError("no cycle has opened yet: nothing to report")
     if cycle_id == "all":
@@ -51,12 +71,20 @@ def pick(summaries: list[CycleSummary], cycle_id: str | None) -> list[CycleSumma
             known = ", ".join(s.result.cycle.cycle_id for s in summaries)
             raise SheetsSyncError(f"cycle {cycle_id!r} is not open or does not exist; open cycles: {known}")
         return wanted
-    return [max(summaries, key=lambda s: (s.result.cycle.opens_on, s.result.cycle.due_on))]
+    still_open = sorted((s for s in summaries if is_open(s, today)), key=urgency)
+    return still_open or [max(summaries, key=lambda s: (s.result.cycle.opens_on, s.result.cycle.due_on))]
+
+
+def _group_rows(groups: dict[str, Counts]) -> list[tuple[str, dict[str, int], str]]:
+    return [
+        (name, dict(c.by_status), f"{c.on_time_rate:.0f}%" if c.on_time_rate is not None else "–")
+        for name, c in groups.items()
+    ]
 
 
 def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = None) -> Report:
     """Everything the report shows, from one evaluation: the same numbers as `status --json`."""
-    chosen = pick(summaries, cycle_id)
+    chosen = pick(summaries, cycle_id, ev.today)
     status_by_key = {s.key: s for s in CYCLE_STATUSES}
     bar_statuses = [status_by_key[k] for k in BAR_ORDER]
     cycles = []
@@ -69,6 +97,7 @@ def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = 
                     "code": e.school_code,
                     "name": e.school.name,
                     "district": e.school.district,
+                    "network": e.school.network,
                     "days": e.status.days_late,
                 }
                 for e in entries
@@ -98,18 +127,17 @@ def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = 
             else max(ev.today, cycle.due_on)
         )
         start = min([cycle.opens_on, *(d for d, _ in confirmations)])
-        rows = [
-            (district, dict(c.by_status), f"{c.on_time_rate:.0f}%" if c.on_time_rate is not None else "–")
-            for district, c in cs.districts.items()
-        ]
         cycles.append(
             CycleReport(
                 cs,
                 late,
                 help_wanted,
                 confirmations,
-                stacked_bars(rows, bar_statuses),
+                stacked_bars(_group_rows(cs.districts), bar_statuses),
                 cumulative_curve(confirmations, start, end, cycle.due_on, cs.total.schools),
+                stacked_bars(_group_rows(cs.networks), bar_statuses, "สถานะรายกลุ่มเครือข่าย")
+                if cs.networks
+                else "",
                 help_counts(e.help for e in entries),
             )
         )

@@ -33,6 +33,8 @@ class Column:
     owner: Owner = Owner.PEOPLE
     required: bool = False
     width: int = 14
+    # Other headers that name this column, as offices' own lists write them (OBEC exports, Excel lists).
+    aliases: tuple[str, ...] = ()
     # A people column the sync adds to a tab made before the column existed (sync columns always are).
     added_when_missing: bool = False
 
@@ -67,18 +69,58 @@ def _c(key: str, label: str, kind: Kind = Kind.TEXT, owner: Owner = Owner.PEOPLE
     return Column(key, label, kind, owner, **kw)  # type: ignore[arg-type]
 
 
+SCHOOL_CODE_ALIASES = (
+    "รหัสโรงเรียน 10 หลัก",
+    "รหัส 10 หลัก",
+    "รหัสสถานศึกษา",
+    "รหัสสถานศึกษา 10 หลัก",
+    "รหัส obec",
+    "รหัสโรงเรียน (10 หลัก)",
+    "school code",
+)
+CONTACT_NAME_ALIASES = ("ผู้รับผิดชอบ", "ชื่อผู้รับผิดชอบ", "ผู้ประสานงาน", "ชื่อผู้ประสานงาน", "contact")
+CONTACT_EMAIL_ALIASES = (
+    "อีเมล",
+    "อีเมล์",
+    "อีเมลโรงเรียน",
+    "อีเมล์โรงเรียน",
+    "อีเมลผู้ประสานงาน",
+    "email",
+    "e-mail",
+)
+DIRECTOR_EMAIL_ALIASES = (
+    "อีเมลผู้อำนวยการ",
+    "อีเมลผู้อำนวยการโรงเรียน",
+    "อีเมล์ผู้อำนวยการ",
+    "อีเมล์ผู้บริหาร",
+    "อีเมล ผอ.",
+    "director email",
+)
+PHONE_ALIASES = ("โทร", "โทร.", "เบอร์โทร", "เบอร์โทรศัพท์", "หมายเลขโทรศัพท์", "โทรศัพท์โรงเรียน", "tel")
+
+# What `import-schools` puts in the contact email cell of a school imported without one: the row shows
+# what is missing, and the sync reads it as no address (the digest lists the school until it is filled).
+NO_EMAIL_YET = "ยังไม่มีอีเมล"
+
 SCHOOLS = TabSpec(
     "schools",
     (
-        _c("school_code", "รหัสโรงเรียน", Kind.CODE, required=True),
-        _c("name", "ชื่อโรงเรียน", required=True, width=30),
-        _c("district", "อำเภอ"),
-        _c("network", "กลุ่มเครือข่าย"),
-        _c("contact_name", "ผู้รับผิดชอบข้อมูล", width=22),
-        _c("contact_email", "อีเมลผู้รับผิดชอบ", Kind.EMAILS, required=True, width=28),
-        _c("director_email", "อีเมลผู้บริหาร", Kind.EMAILS, width=28),
-        _c("phone", "โทรศัพท์"),
-        _c("active", "ใช้งาน", Kind.TICK, width=9),
+        _c("school_code", "รหัสโรงเรียน", Kind.CODE, required=True, aliases=SCHOOL_CODE_ALIASES),
+        _c("name", "ชื่อโรงเรียน", required=True, width=30, aliases=("ชื่อสถานศึกษา", "โรงเรียน", "school")),
+        _c("district", "อำเภอ", aliases=("อำเภอที่ตั้ง", "amphoe")),
+        _c("network", "กลุ่มเครือข่าย", width=20, aliases=("เครือข่าย", "กลุ่มโรงเรียน", "กลุ่มเครือข่ายสถานศึกษา")),
+        _c("contact_name", "ผู้รับผิดชอบข้อมูล", width=22, aliases=CONTACT_NAME_ALIASES),
+        _c(
+            "contact_email",
+            "อีเมลผู้รับผิดชอบ",
+            Kind.EMAILS,
+            required=True,
+            width=28,
+            aliases=CONTACT_EMAIL_ALIASES,
+        ),
+        _c("director_email", "อีเมลผู้บริหาร", Kind.EMAILS, width=28, aliases=DIRECTOR_EMAIL_ALIASES),
+        _c("phone", "โทรศัพท์", aliases=PHONE_ALIASES),
+        _c("active", "ใช้งาน", Kind.TICK, width=9, aliases=("สถานะใช้งาน",)),
     ),
     key="school_code",
 )
@@ -88,7 +130,7 @@ CYCLES = TabSpec(
     (
         _c("cycle_id", "รหัสรอบ", required=True),
         _c("system", "ระบบ", required=True, width=10),
-        _c("title", "ชื่อรอบ", width=34),
+        _c("title", "ชื่อรอบ", width=46),
         _c("opens_on", "เปิดระบบ", Kind.DATE, required=True),
         _c("due_on", "กำหนดส่ง", Kind.DATE, required=True),
         _c("certify_by", "กำหนดเขตรับรอง", Kind.DATE),
@@ -108,11 +150,11 @@ CYCLE_TAB = TabSpec(
         _c("submitted", "ส่งข้อมูลแล้ว", Kind.TICK, required=True, width=12),
         _c("confirmed", "ยืนยันข้อมูลแล้ว", Kind.TICK, required=True, width=12),
         _c("needs_help", "ขอความช่วยเหลือ", Kind.TICK, width=12),
-        _c("school_note", "หมายเหตุจากโรงเรียน", width=28),
+        _c("school_note", "หมายเหตุจากโรงเรียน", width=22),
         _c("certified", "เขตรับรองแล้ว", Kind.TICK, required=True, width=12),
         _c("help_reply", "คำตอบจากเขต", width=36, added_when_missing=True),
         _c("help_done", "ช่วยเหลือแล้ว", Kind.TICK, width=12, added_when_missing=True),
-        _c("status", "สถานะ", owner=Owner.SYNC, width=24),
+        _c("status", "สถานะ", owner=Owner.SYNC, width=21),
         _c("days_late", "เกินกำหนด (วัน)", Kind.NUMBER, Owner.SYNC, width=10),
         _c("submitted_seen", "ส่งเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("confirmed_seen", "ยืนยันเมื่อ", Kind.DATE, Owner.SYNC, width=12),
@@ -121,7 +163,7 @@ CYCLE_TAB = TabSpec(
         _c("help_seen", "ขอความช่วยเหลือเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("help_answered", "ตอบเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("help_closed", "ปิดคำขอเมื่อ", Kind.DATE, Owner.SYNC, width=12),
-        _c("problems", "ข้อผิดพลาด", owner=Owner.SYNC, width=40),
+        _c("problems", "ข้อผิดพลาด", owner=Owner.SYNC, width=32),
     ),
     key="school_code",
 )
@@ -209,5 +251,5 @@ def norm_header(text: object) -> str:
 
 
 def header_aliases(col: Column) -> set[str]:
-    """Every header text that names this column: its Thai label and its English key."""
-    return {norm_header(col.label), norm_header(col.key)}
+    """Every header text that names this column: its Thai label, its English key and its other names."""
+    return {norm_header(col.label), norm_header(col.key), *(norm_header(a) for a in col.aliases)}

@@ -62,23 +62,37 @@ class CycleSummary:
     result: CycleResult
     total: Counts
     districts: dict[str, Counts]
+    # Per กลุ่มเครือข่าย (network): offices follow up by network too. Empty when no school has one.
+    networks: dict[str, Counts] = field(default_factory=dict)
+
+
+NO_DISTRICT = "(ไม่ระบุอำเภอ)"
+NO_NETWORK = "(ไม่ระบุเครือข่าย)"
 
 
 def summarize(ev: Evaluation) -> list[CycleSummary]:
-    """Per processed cycle: counts by status in total and per district (one row per school)."""
+    """Per processed cycle: counts by status in total, per district and per network (one row per school)."""
     out = []
     for cr in ev.cycle_results:
         if not cr.processed:
             continue
         total = Counts()
         districts: dict[str, Counts] = {}
+        networks: dict[str, Counts] = {}
         for e in cr.entries:
             if e.occurrence:
                 continue
-            district = e.school.district if e.school and e.school.district else "(ไม่ระบุอำเภอ)"
-            for group in (total, districts.setdefault(district, Counts())):
+            district = e.school.district if e.school and e.school.district else NO_DISTRICT
+            network = e.school.network if e.school and e.school.network else NO_NETWORK
+            for group in (
+                total,
+                districts.setdefault(district, Counts()),
+                networks.setdefault(network, Counts()),
+            ):
                 group.add(e.status.key, e.status.late, e.status.needs_help)
-        out.append(CycleSummary(cr, total, dict(sorted(districts.items()))))
+        if set(networks) == {NO_NETWORK}:
+            networks = {}
+        out.append(CycleSummary(cr, total, dict(sorted(districts.items())), dict(sorted(networks.items()))))
     return out
 
 
@@ -117,17 +131,32 @@ def summary_grid(ev: Evaluation, summaries: list[CycleSummary]) -> list[list[Cel
                 c.on_time_rate,
             ]
         )
-    grid += [
+    grid += _group_table("รายอำเภอ", "อำเภอ", [(cs, cs.districts) for cs in summaries])
+    if any(cs.networks for cs in summaries):
+        grid += _group_table("รายกลุ่มเครือข่าย", "กลุ่มเครือข่าย", [(cs, cs.networks) for cs in summaries])
+    if ev.requests:
+        grid += [[], ["คำขอเลข G"], ["สถานะ", "จำนวน"]]
+        grid += [[s.label, gcode_counts(ev)[s.key]] for s in GCODE_STATUSES]
+    grid += [[], [f"ปัญหาในข้อมูล: {len(ev.problems)} รายการ (ดูคอลัมน์ ข้อผิดพลาด ในแต่ละแท็บ)"]]
+    return grid
+
+
+def _group_table(
+    title: str, label: str, groups: list[tuple[CycleSummary, dict[str, Counts]]]
+) -> list[list[Cell]]:
+    """A titled table of counts per cycle and group (district or network)."""
+    labels = [s.label for s in CYCLE_STATUSES]
+    grid: list[list[Cell]] = [
         [],
-        ["รายอำเภอ"],
-        ["รหัสรอบ", "อำเภอ", "", "จำนวนโรงเรียน", *labels, "ยืนยันทันเวลา", "ยืนยันช้า", "อัตราทันเวลา (%)"],
+        [title],
+        ["รหัสรอบ", label, "", "จำนวนโรงเรียน", *labels, "ยืนยันทันเวลา", "ยืนยันช้า", "อัตราทันเวลา (%)"],
     ]
-    for cs in summaries:
-        for district, c in cs.districts.items():
+    for cs, by_group in groups:
+        for name, c in by_group.items():
             grid.append(
                 [
                     cs.result.cycle.cycle_id,
-                    district,
+                    name,
                     "",
                     c.schools,
                     *[c.by_status[k] for k in STATUS_KEYS],
@@ -136,10 +165,6 @@ def summary_grid(ev: Evaluation, summaries: list[CycleSummary]) -> list[list[Cel
                     c.on_time_rate,
                 ]
             )
-    if ev.requests:
-        grid += [[], ["คำขอเลข G"], ["สถานะ", "จำนวน"]]
-        grid += [[s.label, gcode_counts(ev)[s.key]] for s in GCODE_STATUSES]
-    grid += [[], [f"ปัญหาในข้อมูล: {len(ev.problems)} รายการ (ดูคอลัมน์ ข้อผิดพลาด ในแต่ละแท็บ)"]]
     return grid
 
 
@@ -160,6 +185,7 @@ def status_data(ev: Evaluation, summaries: list[CycleSummary]) -> dict[str, Any]
                 # "schools" below lists every school; this is how many take part (inactive ones not counted).
                 "taking_part": cs.total.schools,
                 "districts": {d: c.as_dict() for d, c in cs.districts.items()},
+                "networks": {n: c.as_dict() for n, c in cs.networks.items()},
                 "schools": [
                     {
                         "school_code": e.school_code,

@@ -19,8 +19,16 @@ def _text(x: float, y: float, content: str, size: int = 12, anchor: str = "start
     )
 
 
+# A status with no color in the sheet (pending: a white cell) is drawn white with a grey outline, so
+# that its bar shows on the white page.
+NO_FILL, NO_FILL_STROKE = "FFFFFF", "#888"
+
+
 def stacked_bars(
-    rows: list[tuple[str, dict[str, int], str]], statuses: list[Status], width: int = 680
+    rows: list[tuple[str, dict[str, int], str]],
+    statuses: list[Status],
+    label: str = "สถานะรายอำเภอ",
+    width: int = 680,
 ) -> str:
     """One horizontal bar per row (label, counts by status key, note at the end), segments in status colors."""
     label_w, note_w, bar_h, gap = 150, 70, 22, 10
@@ -38,25 +46,26 @@ def stacked_bars(
     biggest = max((sum(c.values()) for _, c, _ in rows), default=0) or 1
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="สถานะรายอำเภอ">'
+        f'role="img" aria-label="{escape(label)}">'
     ]
     for lx, ly, s in legend:
         parts.append(
-            f'<rect x="{lx:.1f}" y="{ly:.1f}" width="12" height="12" fill="#{s.fill or "FFFFFF"}" stroke="#999"/>'
+            f'<rect x="{lx:.1f}" y="{ly:.1f}" width="12" height="12" fill="#{s.fill or NO_FILL}" stroke="#999"/>'
         )
         parts.append(_text(lx + 16, ly + 10, s.label, 11))
-    for i, (label, counts, note) in enumerate(rows):
+    for i, (name, counts, note) in enumerate(rows):
         y = float(top + i * (bar_h + gap))
-        parts.append(_text(label_w - 8, y + bar_h * 0.7, label, 12, "end"))
+        parts.append(_text(label_w - 8, y + bar_h * 0.7, name, 12, "end"))
         cursor = float(label_w)
         for s in statuses:
             n = counts.get(s.key, 0)
             if not n:
                 continue
             w = scale_w * n / biggest
+            stroke = "#fff" if s.fill else NO_FILL_STROKE
             parts.append(
-                f'<rect x="{cursor:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#{s.fill or "FFFFFF"}" '
-                f'stroke="#fff"><title>{escape(f"{label}: {s.label} {n}")}</title></rect>'
+                f'<rect x="{cursor:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#{s.fill or NO_FILL}" '
+                f'stroke="{stroke}"><title>{escape(f"{name}: {s.label} {n}")}</title></rect>'
             )
             if w >= 18:
                 parts.append(_text(cursor + w / 2, y + bar_h * 0.7, str(n), 11, "middle"))

@@ -20,11 +20,13 @@ class Table:
     rows: list[list[Cell]]
     index: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # The sheet row number of rows[0] (a file imported with title rows above its header starts lower).
+    header_row: int = 1
 
     @classmethod
-    def read(cls, name: str, rows: list[list[Cell]], spec: TabSpec) -> Table:
+    def read(cls, name: str, rows: list[list[Cell]], spec: TabSpec, header_row: int = 1) -> Table:
         """Locate the spec's columns in the header row; duplicates and missing required ones are problems."""
-        table = cls(name, spec, rows)
+        table = cls(name, spec, rows, header_row=header_row)
         header = rows[0] if rows else []
         wanted = {alias: col for col in spec.columns for alias in header_aliases(col)}
         for pos, text in enumerate(header):
@@ -32,7 +34,9 @@ class Table:
             if col is None:
                 continue
             if col.key in table.index:
-                table.problems.append(Problem(name, 1, str(text), f"หัวคอลัมน์ซ้ำ ใช้คอลัมน์แรกเท่านั้น ({col.label})"))
+                table.problems.append(
+                    Problem(name, header_row, str(text), f"หัวคอลัมน์ซ้ำ ใช้คอลัมน์แรกเท่านั้น ({col.label})")
+                )
                 continue
             table.index[col.key] = pos
         return table
@@ -58,7 +62,7 @@ class Table:
 
     def raw_records(self) -> Iterator[tuple[int, list[Cell]]]:
         """(sheet row number, the row's cells as read) for each row that is not entirely blank."""
-        for offset, row in enumerate(self.rows[1:], start=2):
+        for offset, row in enumerate(self.rows[1:], start=self.header_row + 1):
             for v in row:
                 if v is not None and (not isinstance(v, str) or v.strip()):
                     yield offset, row

@@ -18,7 +18,7 @@ _BAD_TAB_CHARS = re.compile(r"[\[\]:*?/\\']")
 G_CODE = re.compile(r"G\d{12}")
 PERSONAL_DATA = "มีข้อมูลส่วนบุคคล (เลขประจำตัวประชาชนหรือชื่อ-นามสกุล) โปรดลบออก ใช้รหัสอ้างอิงของโรงเรียนแทน"
 PERSONAL_TEXT = "มีข้อมูลที่อาจเป็นข้อมูลส่วนบุคคล (ตัวเลข 13 หลักหรือชื่อที่มีคำนำหน้า) ซึ่งจะไม่แสดงในอีเมลและรายงาน โปรดลบออก"
-PERSONAL_CONTACT = "ชื่อที่มีคำนำหน้า (นาย นาง นางสาว ฯลฯ) จะไม่แสดงในอีเมล โปรดเขียนเฉพาะชื่อ-นามสกุลหรือตำแหน่ง"
+PERSONAL_CONTACT = "ชื่อที่มีคำนำหน้าจะไม่แสดงในอีเมล โปรดเขียนเฉพาะชื่อ-นามสกุลหรือตำแหน่ง โดยไม่มีคำนำหน้าชื่อ"
 
 _PERSONAL_MESSAGES = frozenset({PERSONAL_DATA, PERSONAL_TEXT, PERSONAL_CONTACT})
 
@@ -43,6 +43,9 @@ def personal_cells(
 _PLAIN_ADDRESS = re.compile(
     r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
+
+
+NO_CONTACT_EMAIL = "ไม่มีอีเมลผู้รับผิดชอบ จึงส่งแจ้งเตือนไม่ได้"
 
 
 def plain_address(address: str) -> bool:
@@ -146,7 +149,7 @@ def validate_schools(tab: str, schools: list[School], labels: dict[str, str]) ->
         )
         problems += personal_cells(tab, s.row, labels, (("contact_name", s.contact_name),), PERSONAL_CONTACT)
         if s.active and not s.contact_emails:
-            problems.append(Problem(tab, s.row, labels["contact_email"], "ไม่มีอีเมลผู้รับผิดชอบ จึงส่งแจ้งเตือนไม่ได้"))
+            problems.append(Problem(tab, s.row, labels["contact_email"], NO_CONTACT_EMAIL))
         for key, addresses in (("contact_email", s.contact_emails), ("director_email", s.director_emails)):
             for address in addresses:
                 message = email_problem(address)

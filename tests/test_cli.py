@@ -66,7 +66,8 @@ def office(config_path: Path) -> Path:
 PURPOSES = {
     "init": "Create the workbook with every tab, header, checkbox and color.",
     "new-year": "Add the five default cycles of academic YEAR (Buddhist Era, e.g. 2569).",
-    "import-schools": "Add or update schools from FILE (.csv in UTF-8, or .xlsx), matched by school code.",
+    "import-schools": "Add or update schools from FILE (.csv or .xlsx), matched by school code.",
+    "share-list": "Print the active schools' contact emails, comma separated, for Google's Share dialog.",
     "sync": "Check every row, write statuses and colors, send today's reminders and the digest.",
     "status": "Show each cycle's counts by status (reads only; writes and sends nothing).",
     "validate": "List every problem in the workbook by tab, row and column; exit 1 when there is any.",
@@ -536,13 +537,14 @@ def test_import_schools_upserts_by_code(runner: CliRunner, office: Path) -> None
     csv_file = write_csv(office.parent / "schools.csv", SCHOOLS_CSV)
     path = office.parent / "workbook.xlsx"
     result = invoke(runner, "import-schools", str(csv_file), "--config", str(office))
-    assert (result.exit_code, result.stdout) == (0, "added 2, updated 1, unchanged 1, skipped 2\n")
+    assert (result.exit_code, result.stdout) == (0, "added 3, updated 1, unchanged 1, skipped 1\n")
     assert result.stderr == (
+        "read schools.csv: UTF-8 (with BOM)\n"
         "skipped: schools.csv!แถว 6 [รหัสโรงเรียน]: รหัส '12345' ต้องเป็นตัวเลข 10 หลัก\n"
-        "skipped: schools.csv!แถว 7 [อีเมลผู้รับผิดชอบ]: ไม่มีอีเมลผู้รับผิดชอบ จึงส่งแจ้งเตือนไม่ได้\n"
+        "no email: schools.csv!แถว 7 imported with ยังไม่มีอีเมล in tab 'โรงเรียน'; type the address there\n"
     )
     rows = wb.rows_by(path, "โรงเรียน", "รหัสโรงเรียน")
-    assert list(rows) == [S1, S2, S3, S4, "1003000005", "1003000006"]
+    assert list(rows) == [S1, S2, S3, S4, "1003000005", "1003000006", "1003000008"]
     assert rows[S2] == {**wb.school(2, 1), "ชื่อโรงเรียน": "โรงเรียนบ้านทดสอบสอง"}  # only the name changed
     assert rows[S1] == wb.school(1, 1)
     new = rows["1003000005"]
@@ -551,19 +553,29 @@ def test_import_schools_upserts_by_code(runner: CliRunner, office: Path) -> None
         "new5@school.example",
         True,
     )
+    assert rows["1003000008"]["อีเมลผู้รับผิดชอบ"] == "ยังไม่มีอีเมล"
     # Importing the same file again changes nothing.
     before = path.read_bytes()
     again = invoke(runner, "import-schools", str(csv_file), "--config", str(office), "-q")
-    assert (again.exit_code, again.stdout) == (0, "added 0, updated 0, unchanged 4, skipped 2\n")
+    assert (again.exit_code, again.stdout) == (0, "added 0, updated 0, unchanged 5, skipped 1\n")
     assert path.read_bytes() == before
 
 
-def test_import_schools_dry_run_writes_nothing(runner: CliRunner, office: Path) -> None:
+def test_import_schools_dry_run_prints_each_change_and_writes_nothing(
+    runner: CliRunner, office: Path
+) -> None:
     csv_file = write_csv(office.parent / "schools.csv", SCHOOLS_CSV)
     path = office.parent / "workbook.xlsx"
     before = path.read_bytes()
-    result = invoke(runner, "import-schools", str(csv_file), "--config", str(office), "--dry-run")
-    assert (result.exit_code, result.stdout) == (0, "would add 2, would update 1, unchanged 1, skipped 2\n")
+    result = invoke(runner, "import-schools", str(csv_file), "--config", str(office), "--dry-run", "-q")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"{S2} โรงเรียนบ้านทดสอบสอง: ชื่อโรงเรียน 'โรงเรียนบ้านทดสอบ2' → 'โรงเรียนบ้านทดสอบสอง'\n"
+        "1003000005 โรงเรียนบ้านใหม่: new school\n"
+        "1003000006 โรงเรียนวัดใหม่: new school\n"
+        "1003000008 โรงเรียนไม่มีอีเมล: new school\n"
+        "would add 3, would update 1, unchanged 1, skipped 1\n",
+    )
     assert path.read_bytes() == before
 
 
@@ -586,10 +598,12 @@ def test_import_schools_with_english_headers_from_xlsx(runner: CliRunner, office
     ("name", "content", "message"),
     [
         ("schools.csv", "ชื่อโรงเรียน,อีเมลผู้รับผิดชอบ\nก,a@b.example\n".encode(),
-         "Error: schools.csv: column 'รหัสโรงเรียน' (school_code) not found in the first row\n"),
-        ("schools.csv", "รหัสโรงเรียน,ชื่อโรงเรียน\n".encode("cp874"),
-         "Error: {path}: not UTF-8 text; save it as 'CSV UTF-8' and try again\n"),
-        ("schools.txt", b"", "Error: {path}: use a .csv or .xlsx file\n"),
+         "Error: schools.csv: column 'รหัสโรงเรียน' (school_code) not found in the header row; name it one of: "
+         "รหัสโรงเรียน, school_code, รหัสโรงเรียน 10 หลัก, "),
+        ("schools.csv", b"\x81\x82,\xdb\xdc\xdd\n",
+         "Error: {path}: not text in UTF-8, UTF-16 or Windows-874 (TIS-620); save it from Excel as "
+         "'CSV UTF-8' or as .xlsx and try again\n"),
+        ("schools.pdf", b"", "Error: {path}: use a .csv or .xlsx file\n"),
     ],
 )  # fmt: skip
 def test_import_schools_refuses_a_file_it_cannot_read(
@@ -597,9 +611,9 @@ def test_import_schools_refuses_a_file_it_cannot_read(
 ) -> None:
     source = office.parent / name
     source.write_bytes(content)
-    result = invoke(runner, "import-schools", str(source), "--config", str(office))
+    result = invoke(runner, "import-schools", str(source), "--config", str(office), "-q")
     assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == message.format(path=source)
+    assert result.stderr.startswith(message.format(path=source))
 
 
 # -- demo -------------------------------------------------------------------------------------------------------

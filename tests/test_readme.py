@@ -19,6 +19,7 @@ ORDER = [
     "demo",
     "init",
     "import-schools",
+    "share-list",
     "new-year",
     "sync",
     "status",
@@ -50,6 +51,33 @@ def test_readme_help_sections_are_current() -> None:
     match = BLOCK.search(README.read_text(encoding="utf-8"))
     assert match, "README.md lacks the <!-- help:start --> … <!-- help:end --> block"
     assert match.group(2) == rendered(), "README is stale: run `python -m tests.test_readme`"
+
+
+QUICK_START = [
+    'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/sheets-sync demo',
+    ".venv/bin/python -m pytest",
+]
+CI_RUN = README.parent / ".ci" / "run"
+
+
+def quick_start() -> list[str]:
+    section = README.read_text(encoding="utf-8").split("\n## Quick start\n", 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match, "the quick start has a ```sh block"
+    return match.group(1).splitlines()
+
+
+def test_quick_start_is_two_commands_in_a_virtual_environment() -> None:
+    # A PEP 668 system (Debian 12+, Ubuntu 24.04) refuses `pip install` outside a virtual environment:
+    # the first command makes one and uses only what is inside it.
+    assert quick_start() == QUICK_START
+
+
+def test_ci_runs_the_quick_start_as_written() -> None:
+    script = CI_RUN.read_text(encoding="utf-8")
+    assert "README.md" in script and "## Quick start" in script
+    assert '"${quick_start[0]}"' in script and '"${quick_start[1]}"' in script
+    assert "pip install" not in script and "pytest" not in script.replace("quick_start[1]", "")
 
 
 def main() -> int:

@@ -273,17 +273,33 @@ def test_install_then_doctor_then_sync(sync: dict[str, Any], job_name: str) -> N
 
 
 @pytest.mark.parametrize("job_name", SYNC_JOBS)
-def test_the_outbox_is_kept_and_the_report_step_is_waiting(sync: dict[str, Any], job_name: str) -> None:
+def test_the_report_is_written_each_run_and_kept_with_the_outbox(sync: dict[str, Any], job_name: str) -> None:
     job = sync["jobs"][job_name]
     (upload,) = uses(job, "actions/upload-artifact")
     assert upload["uses"] == "actions/upload-artifact@v4"
     assert upload["if"] == "always()"
+    assert upload["id"] == "keep"
     assert upload["with"]["if-no-files-found"] == "ignore"
     assert "gha-creds" not in upload["with"]["path"] and "*" not in upload["with"]["path"]
+    assert "report.html" in upload["with"]["path"].split()
     # Artifact names cannot hold "/": the office's name comes from a step, not from the matrix path.
     assert upload["with"]["name"] == "sheets-sync-${{ steps.office.outputs.name }}"
+    report = step_named(job, "sheets-sync report")
+    steps = job["steps"]
+    sync_step = next(s for s in steps if "sheets-sync sync" in s.get("run", ""))
+    link = step_named(job, "Link the report from the run's summary")
+    assert steps.index(sync_step) < steps.index(report) < steps.index(upload) < steps.index(link)
+    # Also after a failed sync; a report that cannot be made never fails the office's run.
+    assert report["if"] == "success() || failure()" and report["continue-on-error"] is True
+    assert link["env"] == {"ARTIFACT_URL": "${{ steps.keep.outputs.artifact-url }}"}
+    assert "steps.keep.outputs.artifact-url != ''" in link["if"]
+
+
+def test_no_step_is_left_commented_out() -> None:
     text = SYNC.read_text(encoding="utf-8")
-    assert re.search(r"^\s*#\s*run: sheets-sync report --out report\.html$", text, re.M)
+    assert not re.search(r"^\s*#\s*-\s*(name|uses|run):", text, re.M)
+    assert not re.search(r"^\s*#\s*run:", text, re.M)
+    assert "later version" not in text
 
 
 def test_tests_run_the_same_checks_as_ci_run(test_wf: dict[str, Any]) -> None:
@@ -386,14 +402,6 @@ def test_secrets_reach_only_the_steps_that_need_them(sync: dict[str, Any]) -> No
                 assert step["run"].startswith(("sheets-sync doctor", "args=()")), step["name"]
     passed = {where[5] for where, value in walk(sync) if "secrets." in value}
     assert passed == set(SECRET_VARS)
-
-
-def test_commented_lines_pass_secrets_only_as_env() -> None:
-    # The commented report step is YAML-to-be: once uncommented it must obey the same rule.
-    text = SYNC.read_text(encoding="utf-8")
-    commented = [ln for ln in text.splitlines() if ln.lstrip().startswith("#") and "secrets." in ln]
-    assert commented
-    assert all(re.match(r"^\s*#\s+([A-Z_]+): \$\{\{ secrets\.\1 \}\}$", ln) for ln in commented)
 
 
 # -- the scripts, run with bash ----------------------------------------------------------------------
@@ -513,6 +521,46 @@ def test_sync_arguments_come_from_the_inputs_safely(
     assert result.stdout.splitlines() == expected
     assert "SECRET-KEY" not in result.stdout + result.stderr
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        ("", ["report", "--quiet", "--out", "report.html"]),
+        ("2026-11-12", ["report", "--today", "2026-11-12", "--quiet", "--out", "report.html"]),
+        ("$(touch pwned)", ["report", "--today", "$(touch pwned)", "--quiet", "--out", "report.html"]),
+    ],
+)
+@pytest.mark.parametrize("job_name", SYNC_JOBS)
+def test_report_arguments_come_from_the_inputs_safely(
+    sync: dict[str, Any], tmp_path: Path, bash: str, fake_sheets_sync: Path, job_name: str, today: str,
+    expected: list[str],
+) -> None:  # fmt: skip
+    step = step_named(sync["jobs"][job_name], "sheets-sync report")
+    assert step["env"]["TODAY"] == "${{ inputs.today }}"
+    env = {"PATH": f"{fake_sheets_sync}{os.pathsep}{os.environ['PATH']}", "TODAY": today}
+    result = run_step(bash, step["run"], tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == expected
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("with_report", [True, False])
+def test_the_step_summary_links_the_kept_report(
+    sync: dict[str, Any], tmp_path: Path, bash: str, with_report: bool
+) -> None:
+    step = step_named(sync["jobs"]["sync"], "Link the report from the run's summary")
+    summary = tmp_path / "summary.md"
+    summary.write_text("| cycle | … |\n", encoding="utf-8")  # what the sync step wrote
+    if with_report:
+        (tmp_path / "report.html").write_text("<html></html>", encoding="utf-8")
+    url = "https://github.com/esa/sheets-sync/actions/runs/1/artifacts/2"
+    result = run_step(bash, step["run"], tmp_path, {"ARTIFACT_URL": url, "GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 0, result.stderr
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("| cycle | … |\n")  # appended, not replaced
+    what = "report.html and the outbox" if with_report else "the outbox"
+    assert f"[Download {what} (zip, kept 14 days)]({url})" in text
 
 
 # -- the example office ------------------------------------------------------------------------------

@@ -120,11 +120,16 @@ def checkbox(sheet_id: int, col: int) -> Request:
     }
 
 
+# Google Sheets' number formats have no Buddhist calendar: the month shows in the spreadsheet's language
+# (Thai with the locale Thailand: 31 ต.ค. 2026) and the year stays CE. The cell is a real date either way.
+DATE_PATTERN = "d mmm yyyy"
+
+
 def date_format(sheet_id: int, col: int) -> Request:
     return {
         "repeatCell": {
             "range": column_range(sheet_id, col),
-            "cell": {"userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}},
+            "cell": {"userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": DATE_PATTERN}}},
             "fields": "userEnteredFormat.numberFormat",
         }
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import socket
 import tempfile
@@ -24,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook as WorkbookType
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -37,7 +39,14 @@ from sheets_sync.schema import CYCLE_STATUSES, HEADER_FILL, INVALID_FILL, LOG, K
 from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER_ROW, STATUS_KEYS
 
 CHECKBOX_FORMULA = '"TRUE,FALSE"'
-DATE_FORMAT = "yyyy-mm-dd"
+# Buddhist Era in Thai: 31 ต.ค. 2569. [$-107041E] = Western digits (01), Thai Buddhist calendar (07), Thai
+# (041E); Excel and LibreOffice both show the year + 543, and the cell stays a real date.
+DATE_FORMAT = "[$-107041E]d mmm yyyy;@"
+# Points per line of wrapped header text in a Thai font (whose marks above and below need the room).
+HEADER_LINE_POINTS = 17
+SUMMARY_NUMBER_WIDTH = 11.0
+ROW_LINE_POINTS = 16
+WRAPPED_TOP = Alignment(wrap_text=True, vertical="top")
 BOOLEAN_FORMAT = '"TRUE";"TRUE";"FALSE"'
 MAX_ROWS = 1048576
 
@@ -224,6 +233,7 @@ class XlsxBackend:
                 _key_at(positions, col)
             ).width
         ws.freeze_panes = "A2"
+        _fit_header_row(ws)
         _print_setup(ws)
         self._format(ws, spec, positions, statuses)
         return ws
@@ -314,12 +324,20 @@ class XlsxBackend:
         tick_cols = {positions[c.key] for c in tw.spec.columns if c.kind is Kind.TICK and c.key in positions}
         for col, text in placement.new_headers.items():
             ws.cell(row=1, column=col + 1, value=text)
+        problems_col = positions.get("problems")
         for row, col, value in placement.cells:
             cell = _put(ws, row + 1, col + 1, value)
             if col in date_cols:
                 cell.number_format = DATE_FORMAT
             elif col in tick_cols:
                 cell.number_format = BOOLEAN_FORMAT
+            elif col == problems_col:
+                # Wrapped in its column, a long problem neither hides the next column nor widens the page;
+                # the row grows to show it (LibreOffice does not grow it when it opens the file).
+                cell.alignment = WRAPPED_TOP
+                width = ws.column_dimensions[get_column_letter(col + 1)].width or 13
+                lines = sum(header_lines(part, width, 0.95) for part in str(value or "").split("\n")) or 1
+                ws.row_dimensions[row + 1].height = lines * ROW_LINE_POINTS + 2 if lines > 1 else None
         return [
             f"{tw.tab}: row for {key!r} is gone; its values were not written"
             for key, _ in placement.missing_keys
@@ -336,19 +354,21 @@ class XlsxBackend:
             for c, value in enumerate(row, start=1):
                 _put(ws, r, c, value)
         _print_setup(ws, repeat_header=False)
-        ws.page_setup.fitToHeight = 1
         ws["A1"].font = Font(bold=True, size=14)
         header_row = CYCLE_TABLE_HEADER_ROW + 1
+        widths = summary_widths(grid)
+        for col, width in widths.items():
+            ws.column_dimensions[get_column_letter(col + 1)].width = width
         for r, row in enumerate(grid, start=1):
             if len(row) > 1 and row[0] in ("รหัสรอบ", "สถานะ"):
-                ws.row_dimensions[r].height = 36
+                lines = max(
+                    header_lines(str(v), widths.get(c, SUMMARY_NUMBER_WIDTH)) for c, v in enumerate(row)
+                )
+                ws.row_dimensions[r].height = lines * HEADER_LINE_POINTS + 4
                 for cell in ws[r]:
                     cell.font = Font(bold=True)
                     cell.fill = _fill(HEADER_FILL)
                     cell.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.column_dimensions["A"].width = 24
-        ws.column_dimensions["B"].width = 34
-        ws.column_dimensions["C"].width = 18
         cycles = 0
         while header_row + cycles + 1 <= len(grid) and len(grid[header_row + cycles]) > 1:
             cycles += 1
@@ -442,6 +462,44 @@ def _used_rows(ws: Worksheet) -> int:
     return 0
 
 
+def text_width(text: str) -> float:
+    """Roughly how many character widths `text` takes: Thai vowel and tone marks above or below take none."""
+    return sum(
+        0 if ch == "\u0e31" or "\u0e34" <= ch <= "\u0e3a" or "\u0e47" <= ch <= "\u0e4e" else 1 for ch in text
+    )
+
+
+def header_lines(text: str, width: float, per_char: float = 1.0) -> int:
+    """Lines a header needs in a column `width` characters wide (measured on LibreOffice's rendering: bold
+    Thai takes about one width unit a character, regular text a little less)."""
+    return max(1, math.ceil(text_width(text) * per_char / max(width, 1)))
+
+
+def _fit_header_row(ws: Worksheet) -> None:
+    # LibreOffice does not grow a row for wrapped text on its own when opening an .xlsx: without a height
+    # two-line headers spill over row 2.
+    lines = 1
+    for cell in ws[1]:
+        if isinstance(cell.value, str) and cell.value:
+            width = ws.column_dimensions[cell.column_letter].width or 13
+            lines = max(lines, header_lines(cell.value, width))
+    ws.row_dimensions[1].height = lines * HEADER_LINE_POINTS + 4
+
+
+def summary_widths(grid: list[list[Cell]]) -> dict[int, float]:
+    """Column widths for the summary tab that fit its cycle ids, cycle names, districts and dates; the
+    two title lines spill over empty cells and are not counted; number columns are narrow."""
+    width = max((len(r) for r in grid), default=0)
+    widths: dict[int, float] = {col: SUMMARY_NUMBER_WIDTH for col in range(3, width)}
+    for row in grid[2:]:
+        if len(row) < 2:
+            continue
+        for col, value in enumerate(row[:3]):
+            if isinstance(value, str):
+                widths[col] = max(widths.get(col, 8.0), min(text_width(value) + 2, 60.0))
+    return widths
+
+
 def _print_setup(ws: Worksheet, repeat_header: bool = True) -> None:
     # Officers print these tabs for meetings: landscape, one page wide, header repeated.
     ws.page_setup.orientation = "landscape"
@@ -451,6 +509,9 @@ def _print_setup(ws: Worksheet, repeat_header: bool = True) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
+    # Narrow margins (inches): a wide tab fit to the page's width prints larger.
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5, header=0.2, footer=0.2)
+    ws.print_options.horizontalCentered = True
     if repeat_header:
         ws.print_title_rows = "1:1"
 
