@@ -290,13 +290,20 @@ def share_list(ctx: Context) -> None:
 @cli.command()
 @today_option
 @click.option("--dry-run", is_flag=True, help="Print the emails that would go out; write and send nothing.")
+@click.option(
+    "--no-mail",
+    is_flag=True,
+    help="Record only: write statuses and sightings, send nothing (reminders stay pending).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON instead of a table.")
 @common_options
-def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) -> None:
+def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, no_mail: bool, as_json: bool) -> None:
     """Check every row, write statuses and colors, send today's reminders and the digest.
 
     Safe to run many times a day: a school gets at most one email a day, and a reminder step
-    that was sent is never sent again (the log tab remembers).
+    that was sent is never sent again (the log tab remembers). A record-only run (--no-mail) just
+    after midnight makes lateness exact to the day: a school is late only if a run saw its box
+    still empty after the deadline day.
     """
     from sheets_sync.run_summary import StepSummaryError, refusals, text_summary, write_step_summary
     from sheets_sync.sync import make_backend, make_transport, run_sync
@@ -306,7 +313,9 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, as_json: bool) 
     backend = make_backend(config, ctx.progress)
     transport = make_transport(config, day, dry_run, say)
     with _stop_on_sigterm():
-        result = run_sync(config, backend, transport, day, dry_run=dry_run, echo=ctx.progress)
+        result = run_sync(
+            config, backend, transport, day, dry_run=dry_run, no_mail=no_mail, echo=ctx.progress
+        )
     if as_json:
         say(outgoing_json(_sync_json(result)))
     else:

@@ -68,6 +68,8 @@ class ReminderSettings:
     before_days: tuple[int, ...] = (7, 3, 1)
     overdue_every_days: int = 3
     escalate_after_days: int = 7
+    # Without a cycle's closes_on, school reminders stop this many days after its deadline (0: never).
+    stop_after_days: int = 30
     send_on_holidays: bool = False
     announce_on_open: bool = True
 

@@ -152,7 +152,8 @@ def _cycle_rows(
                 "confirmed": confirmed,
                 "needs_help": (not confirmed) and rng.random() < 0.2,
                 "school_note": "",
-                "certified": certified,
+                # The ESA certifies DMC only; B-OBEC and EMIS confirmations are followed up, not certified.
+                "certified": certified and cycle["needs_certification"] is True,
                 "submitted_seen": min(seen, DEMO_TODAY) if submitted else None,
                 "confirmed_seen": min(seen, DEMO_TODAY) if confirmed else None,
             }
@@ -171,9 +172,10 @@ def _gcode_rows(schools: list[dict[str, Cell]]) -> list[dict[str, Cell]]:
         {"request_id": "G69-002", "school_code": code(10), "student_ref": "ST-0452", "requested_on": day - dt.timedelta(days=12),
          "verified": True, "g_code": "G650000012346", "in_dmc": False, "verified_seen": day - dt.timedelta(days=9)},
         {"request_id": "G69-003", "school_code": code(20), "student_ref": "ST-0453", "requested_on": day - dt.timedelta(days=10),
-         "verified": False, "g_code": "", "in_dmc": False},
-        {"request_id": "G69-004", "school_code": code(25), "student_ref": "ST-0454", "requested_on": day - dt.timedelta(days=2),
-         "verified": False, "g_code": "", "in_dmc": False},
+         "verified": False, "g_code": "G650000012347", "in_dmc": False},
+        {"request_id": "G69-004", "school_code": code(25), "student_ref": "ST-0454", "requested_on": day - dt.timedelta(days=4),
+         "verified": False, "g_code": "G650000012348", "in_dmc": False, "returned_reason": "ขาดสำเนาหนังสือรับรองการเกิด",
+         "returned_seen": day - dt.timedelta(days=2)},
         {"request_id": "G69-005", "school_code": code(30), "student_ref": "ด.ช. สมมติ ทดสอบ", "requested_on": day - dt.timedelta(days=3),
          "verified": True, "g_code": "G65000001234", "in_dmc": False, "verified_seen": day - dt.timedelta(days=1)},
     ]  # fmt: skip

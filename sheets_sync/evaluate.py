@@ -19,6 +19,7 @@ from sheets_sync.reminders import (
     SchoolReminder,
     decide_school,
     digest_due,
+    still_reminded,
 )
 from sheets_sync.schema import CYCLE_TAB, CYCLES, GCODE, LOG, SCHOOLS, TabSpec
 from sheets_sync.status import CycleStatus, GcodeStatus, cycle_status, gcode_status
@@ -278,7 +279,8 @@ def _decide(
     owed: dict[str, list[Owed]] = {}
     replies: dict[str, list[HelpReply]] = {}
     for cr in cycle_results:
-        if not cr.processed:
+        # A cycle past its closing (or long past its deadline) is no longer put to the schools.
+        if not cr.processed or not still_reminded(cr.cycle, config.reminders, today):
             continue
         for e in cr.entries:
             if e.occurrence or e.school is None:

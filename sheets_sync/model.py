@@ -46,10 +46,20 @@ class Cycle:
     active: bool = True
     note: str = ""
     row: int = 0
+    closes_on: dt.date | None = None
+    # As typed in the cycles tab; None (blank) means the system's rule: see `certifies`.
+    needs_certification: bool | None = None
 
     @property
     def display_title(self) -> str:
         return self.title or self.cycle_id
+
+    @property
+    def certifies(self) -> bool:
+        """Whether the ESA certifies this cycle: as typed, else DMC yes, B-OBEC and EMIS no."""
+        if self.needs_certification is not None:
+            return self.needs_certification
+        return self.system == "DMC"
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,9 @@ class CycleEntry:
     submitted_seen: dt.date | None = None
     confirmed_seen: dt.date | None = None
     last_reminded: dt.date | None = None
+    # The sync's memory for fair lateness: the last day a run saw each box empty.
+    submitted_empty_on: dt.date | None = None
+    confirmed_empty_on: dt.date | None = None
     cell_problems: tuple[Problem, ...] = ()
     help_reply: str = ""
     help_done: bool = False
@@ -89,7 +102,9 @@ class GcodeRequest:
     g_code: str = ""
     in_dmc: bool = False
     note: str = ""
+    returned_reason: str = ""
     verified_seen: dt.date | None = None
+    returned_seen: dt.date | None = None
     cell_problems: tuple[Problem, ...] = ()
 
 

@@ -47,6 +47,10 @@ def default_cycles(year_be: int) -> list[dict[str, Cell]]:
                 "remind_days": "",
                 "active": True,
                 "note": "",
+                # Written out, so the officer sees who certifies what: the ESA certifies DMC only.
+                "needs_certification": system == "DMC",
+                # When the portal closes is announced by OBEC each year: the officer types it.
+                "closes_on": None,
             }
         )
     return rows

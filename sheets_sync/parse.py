@@ -111,6 +111,10 @@ def parse_cycles(table: Table) -> tuple[list[Cycle], list[Problem]]:
                 active=True if cells.is_blank(active_raw) else r.tick("active", True),
                 note=r.text("note"),
                 row=row,
+                closes_on=r.read("closes_on", cells.date, None),
+                needs_certification=None
+                if cells.is_blank(values.get("needs_certification"))
+                else r.tick("needs_certification"),
             )
         problems.extend(r.problems)
         if cycle is not None:
@@ -129,7 +133,16 @@ def _occurrences() -> Callable[[str], int]:
 
 
 _TICKS = ("submitted", "confirmed", "needs_help", "certified", "help_done")
-_DATES = ("submitted_seen", "confirmed_seen", "last_reminded", "help_seen", "help_answered", "help_closed")
+_DATES = (
+    "submitted_seen",
+    "confirmed_seen",
+    "last_reminded",
+    "help_seen",
+    "help_answered",
+    "help_closed",
+    "submitted_empty_on",
+    "confirmed_empty_on",
+)
 _ABSENT = 1 << 30  # the position of a column the tab does not have: beyond every row's end
 
 
@@ -193,6 +206,8 @@ def parse_cycle_entries(table: Table) -> list[CycleEntry]:
                 submitted_seen=dates[0],
                 confirmed_seen=dates[1],
                 last_reminded=dates[2],
+                submitted_empty_on=dates[6],
+                confirmed_empty_on=dates[7],
                 cell_problems=tuple(reader.problems) if reader is not None else (),
                 help_reply="" if reply is None else cells.text(reply).strip(),
                 help_done=ticks[4],
@@ -224,7 +239,9 @@ def parse_gcode(table: Table) -> list[GcodeRequest]:
                 g_code=cells.normalize_digits(r.text("g_code")).upper().replace(" ", "").replace("-", ""),
                 in_dmc=r.tick("in_dmc"),
                 note=r.text("note"),
+                returned_reason=r.text("returned_reason"),
                 verified_seen=r.read("verified_seen", cells.date, None),
+                returned_seen=r.read("returned_seen", cells.date, None),
                 cell_problems=tuple(r.problems),
             )
         )

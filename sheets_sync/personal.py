@@ -76,3 +76,11 @@ def mask_personal(value: str, keep: Iterable[str] = ()) -> str:
         end = stop
     out.append(value[end:])
     return "".join(out)
+
+
+def masked_g_code(value: str) -> str:
+    """A G number as messages show it: only its last four digits (`G••••••••1234`); it identifies a child."""
+    digits = re.sub(r"\D", "", value.translate(THAI_DIGITS))
+    if not digits:
+        return ""
+    return "G" + "•" * max(len(digits) - 4, 0) + digits[-4:] if len(digits) > 4 else "G" + "•" * 8

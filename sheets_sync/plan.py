@@ -19,6 +19,7 @@ from sheets_sync.schema import (
     Owner,
     Status,
     TabSpec,
+    gcode_status_label,
     header_aliases,
     norm_header,
     status_label,
@@ -108,6 +109,8 @@ def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list
                 "help_answered": e.help.answered,
                 "help_closed": e.help.closed,
                 "problems": problems_text(e.problems),
+                "submitted_empty_on": s.submitted_empty_on,
+                "confirmed_empty_on": s.confirmed_empty_on,
             }
             if e.school is not None:
                 values["name"] = e.school.name
@@ -123,9 +126,10 @@ def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list
         tw = TabWrite(ev.config.tabs.gcode, GCODE, create=not ev.gcode_tab_exists, statuses=GCODE_STATUSES)
         for r in ev.requests:
             tw.updates[(r.request.request_id, r.request.occurrence)] = {
-                "status": status_label(r.status.key),
+                "status": gcode_status_label(r.status.key),
                 "waiting_days": r.status.waiting_days,
                 "verified_seen": r.status.verified_seen,
+                "returned_seen": r.status.returned_seen,
                 "problems": problems_text(r.problems),
             }
         tabs.append(tw)

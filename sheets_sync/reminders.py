@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sheets_sync.config import GcodeSettings, ReminderSettings
 from sheets_sync.helpdesk import HelpReply
@@ -24,23 +24,56 @@ class Step:
 
     step_id: str
     falls_on: dt.date
-    kind: str  # open | before | overdue | gcode_issued | gcode_overdue | help_reply
+    kind: str  # open | before | overdue | gcode_issued | gcode_overdue | gcode_returned | help_reply
     days: int = 0  # days before the deadline, or days late
+    # A step before the deadline that falls on a non-sending day whose next sending day is not before the
+    # deadline: the previous sending day, when it goes out instead.
+    early: dt.date | None = None
+
+    def ready(self, today: dt.date, days: SendingDays) -> bool:
+        """Whether the step may go out by `today`."""
+        if self.early is not None:
+            return self.early <= today
+        return days.next_sending_day(self.falls_on) <= today
 
     @property
     def cycle_id(self) -> str:
         return self.step_id.rsplit(":", 1)[0]
 
 
+def still_reminded(cycle: Cycle, settings: ReminderSettings, today: dt.date) -> bool:
+    """False once the cycle's portal has closed (`closes_on` passed) or, without `closes_on`, once it is more
+    than `stop_after_days` late: schools get no more mail about it."""
+    if cycle.closes_on is not None:
+        return today <= cycle.closes_on
+    return not settings.stop_after_days or (today - cycle.due_on).days <= settings.stop_after_days
+
+
+def before_step(cycle: Cycle, n: int, days: SendingDays) -> Step:
+    """The step `n` days before the deadline. On a non-sending day it goes out on the next sending day only
+    if that day is still before `due_on`; otherwise on the previous sending day."""
+    falls_on = cycle.due_on - dt.timedelta(days=n)
+    step = Step(f"{cycle.cycle_id}:before-{n}", falls_on, "before", n)
+    if days.next_sending_day(falls_on) >= cycle.due_on and not days.is_sending_day(falls_on):
+        return replace(step, early=days.previous_sending_day(falls_on))
+    return step
+
+
 # The same for every school of a cycle: computed once per run, not once per school.
 @functools.lru_cache(maxsize=256)
-def cycle_steps(cycle: Cycle, settings: ReminderSettings, today: dt.date) -> tuple[Step, ...]:
-    """Every step of a cycle that falls on or before `today`, in calendar order."""
+def cycle_steps(
+    cycle: Cycle, settings: ReminderSettings, today: dt.date, days: SendingDays | None = None
+) -> tuple[Step, ...]:
+    """Every step of a cycle that goes out on or before `today`, in calendar order; none once the cycle is
+    closed (`closes_on` passed) or, without `closes_on`, more than `stop_after_days` late."""
+    days = days or SendingDays(settings.send_on_holidays)
+    if not still_reminded(cycle, settings, today):
+        return ()
     steps: list[Step] = []
     if settings.announce_on_open:
         steps.append(Step(f"{cycle.cycle_id}:open", cycle.opens_on, "open"))
     for n in cycle.remind_days or settings.before_days:
-        steps.append(Step(f"{cycle.cycle_id}:before-{n}", cycle.due_on - dt.timedelta(days=n), "before", n))
+        steps.append(before_step(cycle, n, days))
     late = 1
     while cycle.due_on + dt.timedelta(days=late) <= today:
         steps.append(
@@ -48,17 +81,23 @@ def cycle_steps(cycle: Cycle, settings: ReminderSettings, today: dt.date) -> tup
         )
         late += settings.overdue_every_days
     return tuple(
-        sorted((s for s in steps if s.falls_on <= today), key=lambda s: (s.falls_on, s.kind != "open"))
+        sorted(
+            (s for s in steps if s.falls_on <= today or (s.early is not None and s.early <= today)),
+            key=lambda s: (s.falls_on, s.kind != "open"),
+        )
     )
 
 
 def gcode_steps(
     request: GcodeRequest, status: GcodeStatus, settings: GcodeSettings, every: int
 ) -> list[Step]:
-    """The school's steps for a verified request: the G number issued, then overdue repeats."""
+    """The school's steps for a request: sent back (once per return), or certified, then overdue repeats."""
+    base = f"G:{request.request_id}"
+    if status.key == "returned" and status.returned_seen is not None:
+        day = status.returned_seen
+        return [Step(f"{base}:returned-{day.isoformat()}", day, "gcode_returned")]
     if not status.school_owes or status.verified_seen is None:
         return []
-    base = f"G:{request.request_id}"
     steps = [Step(f"{base}:issued", status.verified_seen, "gcode_issued")]
     late = settings.dmc_within_days + 1
     while late <= (status.waiting_days or 0):
@@ -112,7 +151,7 @@ def pending_step(
     due = [
         s
         for s in steps
-        if days.next_sending_day(s.falls_on) <= today
+        if s.ready(today, days)
         and not memory.done(who, s.step_id)
         and (last_done is None or s.falls_on > last_done)
     ]
@@ -181,7 +220,7 @@ def decide_school(
         return None
     steps: list[Step] = []
     for o in owed:
-        step = pending_step(cycle_steps(o.cycle, settings, today), memory, school.code, today, days)
+        step = pending_step(cycle_steps(o.cycle, settings, today, days), memory, school.code, today, days)
         if step is not None:
             steps.append(step)
     for r in requests:

@@ -16,7 +16,17 @@ from sheets_sync.svg import cumulative_curve, stacked_bars
 from sheets_sync.thaidates import thai_date
 
 # Bars are drawn in this order, left to right: done first, then what is still open.
-BAR_ORDER = ("certified", "confirmed", "submitted", "due_soon", "pending", "overdue", "not_open")
+BAR_ORDER = (
+    "certified",
+    "done",
+    "confirmed",
+    "submitted",
+    "due_soon",
+    "pending",
+    "overdue",
+    "missed",
+    "not_open",
+)
 
 
 @dataclass
@@ -99,11 +109,13 @@ def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = 
                     "district": e.school.district,
                     "network": e.school.network,
                     "days": e.status.days_late,
+                    "missed": e.status.key == "missed",
                 }
                 for e in entries
-                if e.status.key == "overdue" and e.school is not None
+                if e.status.key in ("overdue", "missed") and e.school is not None
             ),
-            key=lambda r: (-int(r["days"] or 0), str(r["code"])),
+            # Schools that missed the closed portal first, then the latest.
+            key=lambda r: (not r["missed"], -int(r["days"] or 0), str(r["code"])),
         )
         help_wanted = [
             {

@@ -19,10 +19,23 @@ class StepSummaryError(SheetsSyncError):
     """The step summary could not be written; the run itself is not affected."""
 
 
-COLUMNS = ("certified", "confirmed", "overdue", "due_soon", "submitted", "pending", "not_open", "inactive")
+COLUMNS = (
+    "certified",
+    "done",
+    "confirmed",
+    "missed",
+    "overdue",
+    "due_soon",
+    "submitted",
+    "pending",
+    "not_open",
+    "inactive",
+)
 SHORT = {
     "certified": "certified",
+    "done": "done",
     "confirmed": "confirmed",
+    "missed": "missed",
     "overdue": "overdue",
     "due_soon": "due soon",
     "submitted": "submitted",

@@ -137,6 +137,8 @@ CYCLES = TabSpec(
         _c("remind_days", "แจ้งเตือนล่วงหน้า"),
         _c("active", "ใช้งาน", Kind.TICK, width=9),
         _c("note", "หมายเหตุ", width=30),
+        _c("closes_on", "ปิดระบบ", Kind.DATE, added_when_missing=True),
+        _c("needs_certification", "เขตรับรอง", Kind.TICK, width=10, added_when_missing=True),
     ),
     key="cycle_id",
 )
@@ -151,7 +153,7 @@ CYCLE_TAB = TabSpec(
         _c("confirmed", "ยืนยันข้อมูลแล้ว", Kind.TICK, required=True, width=12),
         _c("needs_help", "ขอความช่วยเหลือ", Kind.TICK, width=12),
         _c("school_note", "หมายเหตุจากโรงเรียน", width=22),
-        _c("certified", "เขตรับรองแล้ว", Kind.TICK, required=True, width=12),
+        _c("certified", "เขตรับรองแล้ว", Kind.TICK, width=12),
         _c("help_reply", "คำตอบจากเขต", width=36, added_when_missing=True),
         _c("help_done", "ช่วยเหลือแล้ว", Kind.TICK, width=12, added_when_missing=True),
         _c("status", "สถานะ", owner=Owner.SYNC, width=21),
@@ -164,6 +166,9 @@ CYCLE_TAB = TabSpec(
         _c("help_answered", "ตอบเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("help_closed", "ปิดคำขอเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("problems", "ข้อผิดพลาด", owner=Owner.SYNC, width=32),
+        # The sync's memory for fair lateness: the last day a run saw each box still empty.
+        _c("submitted_empty_on", "ยังไม่ส่งเมื่อ", Kind.DATE, Owner.SYNC, width=12),
+        _c("confirmed_empty_on", "ยังไม่ยืนยันเมื่อ", Kind.DATE, Owner.SYNC, width=12),
     ),
     key="school_code",
 )
@@ -177,7 +182,7 @@ GCODE = TabSpec(
         _c("school_code", "รหัสโรงเรียน", Kind.CODE, required=True),
         _c("student_ref", "รหัสอ้างอิงนักเรียน", width=18),
         _c("requested_on", "วันที่ยื่นคำขอ", Kind.DATE, required=True),
-        _c("verified", "เขตตรวจสอบแล้ว", Kind.TICK, required=True, width=12),
+        _c("verified", "เขตรับรองแล้ว", Kind.TICK, required=True, width=12, aliases=("เขตตรวจสอบแล้ว",)),
         _c("g_code", "เลข G", width=16),
         _c("in_dmc", "เพิ่มใน DMC แล้ว", Kind.TICK, required=True, width=12),
         _c("note", "หมายเหตุ", width=28),
@@ -185,6 +190,9 @@ GCODE = TabSpec(
         _c("waiting_days", "รอมาแล้ว (วัน)", Kind.NUMBER, Owner.SYNC, width=10),
         _c("verified_seen", "ตรวจสอบเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("problems", "ข้อผิดพลาด", owner=Owner.SYNC, width=40),
+        # Last, so workbooks made before them keep their columns where they were.
+        _c("returned_reason", "ส่งคืนเพื่อแก้ไข", width=28, added_when_missing=True),
+        _c("returned_seen", "ส่งคืนเมื่อ", Kind.DATE, Owner.SYNC, width=12),
     ),
     key="request_id",
 )
@@ -217,7 +225,9 @@ CYCLE_STATUSES: tuple[Status, ...] = (
     Status("inactive", "ไม่ใช้งาน", "D9D9D9"),
     Status("not_open", "ยังไม่เปิดระบบ", "D9D9D9"),
     Status("certified", "เขตรับรองแล้ว", "6AA84F"),
+    Status("done", "ยืนยันแล้ว", "93C47D"),
     Status("confirmed", "ยืนยันแล้ว รอเขตรับรอง", "B6D7A8"),
+    Status("missed", "ไม่ทันปิดระบบ", "C9A0A0"),
     Status("overdue", "เกินกำหนด", "E06666"),
     Status("due_soon", "ใกล้ครบกำหนด", "FFD966"),
     Status("submitted", "ส่งแล้ว รอยืนยัน", "CFE2F3"),
@@ -227,8 +237,9 @@ CYCLE_STATUSES: tuple[Status, ...] = (
 GCODE_STATUSES: tuple[Status, ...] = (
     Status("invalid", "ข้อมูลไม่ถูกต้อง", "F6B26B"),
     Status("done", "เสร็จสิ้น", "6AA84F"),
-    Status("verification_overdue", "รอเขตตรวจสอบ เกินกำหนด", "E06666"),
-    Status("awaiting_verification", "รอเขตตรวจสอบ", "FFD966"),
+    Status("verification_overdue", "รอเขตรับรอง เกินกำหนด", "E06666"),
+    Status("awaiting_verification", "รอเขตรับรอง", "FFD966"),
+    Status("returned", "ส่งคืนเพื่อแก้ไข", "F4CCCC"),
     Status("dmc_overdue", "รอเพิ่มใน DMC เกินกำหนด", "E06666"),
     Status("awaiting_dmc", "รอเพิ่มใน DMC", "CFE2F3"),
 )
@@ -237,12 +248,18 @@ GCODE_STATUSES: tuple[Status, ...] = (
 INVALID_FILL = "F6B26B"
 HEADER_FILL = "EDEDED"
 
-STATUS_BY_KEY = {s.key: s for s in CYCLE_STATUSES + GCODE_STATUSES}
+STATUS_BY_KEY = {s.key: s for s in GCODE_STATUSES + CYCLE_STATUSES}
+GCODE_STATUS_BY_KEY = {s.key: s for s in GCODE_STATUSES}
 
 
 def status_label(key: str) -> str:
-    """The Thai text written to the sheet for a status key."""
+    """The Thai text written to the sheet for a cycle status key (a G-code key not used by cycles too)."""
     return STATUS_BY_KEY[key].label
+
+
+def gcode_status_label(key: str) -> str:
+    """The Thai text written to the G-code tab for a request's status key."""
+    return GCODE_STATUS_BY_KEY[key].label
 
 
 def norm_header(text: object) -> str:

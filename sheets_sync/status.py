@@ -19,6 +19,9 @@ class CycleStatus:
     needs_help: bool = False
     submitted_seen: dt.date | None = None
     confirmed_seen: dt.date | None = None
+    # The last day a run saw each box empty: the sync's memory for fair lateness.
+    submitted_empty_on: dt.date | None = None
+    confirmed_empty_on: dt.date | None = None
 
     @property
     def owes(self) -> bool:
@@ -32,11 +35,29 @@ def remind_window(cycle: Cycle, before_days: tuple[int, ...]) -> int:
     return max(steps) if steps else 0
 
 
-def seen_dates(entry: CycleEntry, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
-    """The first day the sync saw each tick; a tick removed clears its date."""
-    submitted_seen = (entry.submitted_seen or today) if entry.submitted else None
-    confirmed_seen = (entry.confirmed_seen or today) if entry.confirmed else None
-    return submitted_seen, confirmed_seen
+def tick_date(
+    ticked: bool, seen: dt.date | None, empty_on: dt.date | None, due_on: dt.date, today: dt.date
+) -> dt.date | None:
+    """The day a tick counts from, with the benefit of the doubt; None while the box is empty.
+
+    A date already in the sheet (a person's, or the sync's from an earlier run) is kept. Otherwise the tick
+    happened after the last run that saw the box empty: it counts from that run's day. A tick there the first
+    time any run saw the box is on time: it counts from today, or from `due_on` if that is earlier.
+    """
+    if not ticked:
+        return None
+    if seen is not None:
+        return seen
+    if empty_on is not None:
+        return empty_on
+    return min(today, due_on)
+
+
+def empty_sighting(ticked: bool, empty_on: dt.date | None, today: dt.date) -> dt.date | None:
+    """The last day a run saw the box empty: today while it is empty, else what was remembered."""
+    if ticked:
+        return empty_on
+    return today if empty_on is None or empty_on < today else empty_on
 
 
 def cycle_status(
@@ -46,8 +67,14 @@ def cycle_status(
     before_days: tuple[int, ...],
     school_active: bool = True,
 ) -> CycleStatus:
-    """Status by docs/design.md precedence: inactive, not_open, certified, confirmed, overdue, due_soon, submitted, pending."""
-    submitted_seen, confirmed_seen = seen_dates(entry, today)
+    """Status by docs/design.md precedence: inactive, not_open, certified, done, confirmed, missed, overdue,
+    due_soon, submitted, pending."""
+    submitted_seen = tick_date(
+        entry.submitted, entry.submitted_seen, entry.submitted_empty_on, cycle.due_on, today
+    )
+    confirmed_seen = tick_date(
+        entry.confirmed, entry.confirmed_seen, entry.confirmed_empty_on, cycle.due_on, today
+    )
     key, days_late, late = "pending", None, False
     if not school_active or not cycle.active:
         key = "inactive"
@@ -55,14 +82,18 @@ def cycle_status(
         key = "not_open"
     elif entry.certified or entry.confirmed:
         late_by = (confirmed_seen - cycle.due_on).days if confirmed_seen else 0
-        key = "certified" if entry.certified else "confirmed"
+        # Where the ESA does not certify, a confirmed school is done.
+        key = "certified" if entry.certified else "confirmed" if cycle.certifies else "done"
         days_late, late = (late_by, True) if late_by > 0 else (None, False)
+    elif cycle.closes_on is not None and today > cycle.closes_on:
+        key = "missed"
     elif today > cycle.due_on:
         key, days_late = "overdue", (today - cycle.due_on).days
     elif (cycle.due_on - today).days <= remind_window(cycle, before_days):
         key = "due_soon"
     elif entry.submitted:
         key = "submitted"
+    recording = school_active and cycle.active and today >= cycle.opens_on
     return CycleStatus(
         key,
         days_late=days_late,
@@ -70,6 +101,12 @@ def cycle_status(
         needs_help=entry.needs_help,
         submitted_seen=submitted_seen,
         confirmed_seen=confirmed_seen,
+        submitted_empty_on=empty_sighting(entry.submitted, entry.submitted_empty_on, today)
+        if recording
+        else entry.submitted_empty_on,
+        confirmed_empty_on=empty_sighting(entry.confirmed, entry.confirmed_empty_on, today)
+        if recording
+        else entry.confirmed_empty_on,
     )
 
 
@@ -80,10 +117,12 @@ class GcodeStatus:
     key: str
     waiting_days: int | None = None
     verified_seen: dt.date | None = None
+    # The first day the sync saw the officer's reason for sending the request back.
+    returned_seen: dt.date | None = None
 
     @property
     def school_owes(self) -> bool:
-        return self.key in ("awaiting_dmc", "dmc_overdue")
+        return self.key in ("returned", "awaiting_dmc", "dmc_overdue")
 
     @property
     def officer_owes(self) -> bool:
@@ -93,17 +132,25 @@ class GcodeStatus:
 def gcode_status(
     request: GcodeRequest, today: dt.date, settings: GcodeSettings, invalid: bool
 ) -> GcodeStatus:
-    """awaiting_verification → awaiting_dmc → done; overdue after the configured days; invalid on any problem."""
+    """The school requests → the officer certifies it, or returns it with a reason → the school adds the child
+    to DMC → done; overdue after the configured days; invalid on any problem.
+
+    A returned request is the school's move until it is re-submitted: the school types the new request date
+    (later than the day the return was seen), and it waits for the officer again.
+    """
     verified_seen = (request.verified_seen or today) if request.verified else None
+    returned_seen = (request.returned_seen or today) if request.returned_reason else None
     if invalid:
-        return GcodeStatus("invalid", verified_seen=verified_seen)
+        return GcodeStatus("invalid", verified_seen=verified_seen, returned_seen=returned_seen)
     if request.verified and request.in_dmc:
-        return GcodeStatus("done", verified_seen=verified_seen)
+        return GcodeStatus("done", verified_seen=verified_seen, returned_seen=returned_seen)
     if request.verified and verified_seen is not None:
         waited = max((today - verified_seen).days, 0)
         key = "dmc_overdue" if waited > settings.dmc_within_days else "awaiting_dmc"
-        return GcodeStatus(key, waited, verified_seen)
+        return GcodeStatus(key, waited, verified_seen, returned_seen)
     since = request.requested_on or today
+    if returned_seen is not None and since <= returned_seen:
+        return GcodeStatus("returned", max((today - returned_seen).days, 0), None, returned_seen)
     waited = max((today - since).days, 0)
     key = "verification_overdue" if waited > settings.verify_within_days else "awaiting_verification"
-    return GcodeStatus(key, waited, None)
+    return GcodeStatus(key, waited, None, returned_seen)

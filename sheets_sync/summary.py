@@ -34,7 +34,7 @@ class Counts:
 
     @property
     def confirmed(self) -> int:
-        return self.by_status["confirmed"] + self.by_status["certified"]
+        return self.by_status["confirmed"] + self.by_status["certified"] + self.by_status["done"]
 
     @property
     def on_time(self) -> int:

@@ -165,10 +165,12 @@ def run_sync(
     today: dt.date,
     *,
     dry_run: bool = False,
+    no_mail: bool = False,
     echo: Echo = _quiet,
     now: dt.datetime | None = None,
 ) -> SyncResult:
-    """One whole sync. With dry_run the workbook is read only and nothing is recorded."""
+    """One whole sync. With dry_run the workbook is read only and nothing is recorded. With no_mail (a
+    record-only run) statuses and sightings are written and nothing is sent: every step stays pending."""
     started = time.perf_counter()
     now = now or dt.datetime.now(config.zone)
     # The run's date is `today` (which --today may set); the clock time is real.
@@ -193,7 +195,7 @@ def run_sync(
             # Built once: after sending, today's messages are marked in it (mark_reminded).
             plan = build_plan(ev, {}, grid)
             plan.run_lock = True
-            plan.log_room = len(ev.reminders) + 1
+            plan.log_room = 0 if no_mail else len(ev.reminders) + 1
             backend.prepare(plan)
             # What the workbook refused while being prepared (an editor Google does not accept) goes to
             # the officer with the rest.
@@ -206,7 +208,10 @@ def run_sync(
             enabled=not dry_run,
         )
         try:
-            _send_all(config, backend, transport, ev, summaries, result, log, sent_at, run_id, now, echo)
+            if no_mail:
+                echo("record-only run: no messages sent; today's reminders stay pending")
+            else:
+                _send_all(config, backend, transport, ev, summaries, result, log, sent_at, run_id, now, echo)
         except MailError as exc:
             # The mail server failed; statuses are still written. A failure to record the log is not
             # caught here: the run stops rather than send what it cannot remember.

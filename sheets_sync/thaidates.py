@@ -117,3 +117,10 @@ class SendingDays:
                 found += dt.timedelta(days=1)
             self._next[day] = found
         return found
+
+    def previous_sending_day(self, day: dt.date) -> dt.date:
+        """`day` itself when mail may go out, else the last earlier day that allows it."""
+        found = day
+        while not self.is_sending_day(found):
+            found -= dt.timedelta(days=1)
+        return found

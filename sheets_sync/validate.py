@@ -129,6 +129,8 @@ def validate_schools(tab: str, schools: list[School], labels: dict[str, str]) ->
             )
         else:
             first_row[s.code] = s.row
+        if not s.name.strip():
+            problems.append(Problem(tab, s.row, labels["name"], "ไม่ได้กรอกชื่อโรงเรียน"))
         for key, value, what in (
             ("name", s.name, "ชื่อโรงเรียน"),
             ("contact_name", s.contact_name, "ชื่อผู้รับผิดชอบ"),
@@ -259,14 +261,19 @@ def validate_gcode(
             else:
                 g_first[q.g_code] = q.row
         elif q.verified:
-            add("g_code", "เขตตรวจสอบแล้วแต่ยังไม่ได้กรอกเลข G")
+            add("g_code", "เขตรับรองแล้วแต่โรงเรียนยังไม่ได้กรอกเลข G")
         if q.in_dmc and not q.verified:
-            add("in_dmc", "เพิ่มใน DMC แล้วแต่เขตยังไม่ได้ตรวจสอบ")
+            add("in_dmc", "เพิ่มใน DMC แล้วแต่เขตยังไม่ได้รับรองคำขอ")
         p += personal_cells(
             tab,
             q.row,
             labels,
-            (("request_id", q.request_id), ("student_ref", q.student_ref), ("note", q.note)),
+            (
+                ("request_id", q.request_id),
+                ("student_ref", q.student_ref),
+                ("note", q.note),
+                ("returned_reason", q.returned_reason),
+            ),
             PERSONAL_DATA,
         )
         problems.extend(p)

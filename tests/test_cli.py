@@ -51,7 +51,7 @@ def office(config_path: Path) -> Path:
         wb.GCODE_HEADERS,
         [
             {"เลขที่คำขอ": "G69-001", "รหัสโรงเรียน": S1, "รหัสอ้างอิงนักเรียน": "ST-0451",
-             "วันที่ยื่นคำขอ": D(2026, 11, 2), "เขตตรวจสอบแล้ว": True, "เลข G": "G650000012345",
+             "วันที่ยื่นคำขอ": D(2026, 11, 2), "เขตรับรองแล้ว": True, "เลข G": "G650000012345",
              "เพิ่มใน DMC แล้ว": False},
         ],
     )  # fmt: skip
@@ -219,8 +219,10 @@ def test_validate_on_a_clean_workbook_exits_0(runner: CliRunner, office: Path) -
 # -- status ---------------------------------------------------------------------------------------------------
 
 STATUS_TABLE = (
-    "cycle       schools  certified  confirmed  overdue  due soon  submitted  pending  not open  inactive  on time\n"
-    "DMC-2569-2        4          1          1        2         0          0        0         0         0    50.0%\n"
+    "cycle       schools  certified  done  confirmed  missed  overdue  due soon  submitted  pending  not open  inactive"
+    "  on time\n"
+    "DMC-2569-2        4          1     0          1       0        2         0          0        0         0         0"
+    "    50.0%\n"
 )
 
 
@@ -255,7 +257,9 @@ def test_status_json_has_every_school_s_status_and_days_late(runner: CliRunner, 
         "inactive": 0,
         "not_open": 0,
         "certified": 1,
+        "done": 0,
         "confirmed": 1,
+        "missed": 0,
         "overdue": 2,
         "due_soon": 0,
         "submitted": 0,
@@ -381,9 +385,9 @@ def test_preview_prints_the_thai_email_of_a_school_that_owes(runner: CliRunner, 
         # A local workbook: the school cannot tick it, so it answers the email.
         "   สิ่งที่ต้องทำ: ส่งข้อมูลในระบบ DMC และยืนยันข้อมูล แล้วแจ้งเขตทราบโดยตอบกลับอีเมลนี้\n"
         "\n"
-        "คำขอเลข G ที่รอโรงเรียนเพิ่มข้อมูลใน DMC:\n"
-        "   - คำขอเลขที่ G69-001 เลข G G650000012345 (รอมาแล้ว 0 วัน)\n"
-        "   สิ่งที่ต้องทำ: เพิ่มนักเรียนในระบบ DMC (https://bopp-obec.info) ด้วยเลข G ข้างต้น "
+        "คำขอเลข G ที่เขตรับรองแล้ว รอโรงเรียนเพิ่มข้อมูลใน DMC:\n"
+        "   - คำขอเลขที่ G69-001 เลข G G••••••••2345 (รอมาแล้ว 0 วัน)\n"
+        "   สิ่งที่ต้องทำ: เพิ่มนักเรียนในระบบ DMC (https://bopp-obec.info) ด้วยเลข G ของคำขอนั้น "
         "แล้วแจ้งเขตทราบโดยตอบกลับอีเมลนี้\n"
         "\n"
         "จึงเรียนมาเพื่อโปรดดำเนินการโดยเร็ว หากติดปัญหาหรือมีข้อสงสัย โปรดตอบกลับอีเมลนี้ "

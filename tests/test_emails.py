@@ -74,12 +74,12 @@ def build_office(folder: Path) -> Path:
         wb.GCODE_HEADERS,
         [
             {"เลขที่คำขอ": "G69-001", "รหัสโรงเรียน": S1, "รหัสอ้างอิงนักเรียน": "ST-0451",
-             "วันที่ยื่นคำขอ": D(2026, 10, 20), "เขตตรวจสอบแล้ว": True, "เลข G": "G650000012345",
+             "วันที่ยื่นคำขอ": D(2026, 10, 20), "เขตรับรองแล้ว": True, "เลข G": "G650000012345",
              "เพิ่มใน DMC แล้ว": False},
             {"เลขที่คำขอ": "G69-002", "รหัสโรงเรียน": S2, "รหัสอ้างอิงนักเรียน": "ST-0452",
-             "วันที่ยื่นคำขอ": D(2026, 11, 2), "เขตตรวจสอบแล้ว": False, "เพิ่มใน DMC แล้ว": False},
+             "วันที่ยื่นคำขอ": D(2026, 11, 2), "เขตรับรองแล้ว": False, "เพิ่มใน DMC แล้ว": False},
             {"เลขที่คำขอ": "G69-003", "รหัสโรงเรียน": S4, "รหัสอ้างอิงนักเรียน": "ด.ช. สมชาย ทดสอบ",
-             "วันที่ยื่นคำขอ": D(2026, 11, 3), "เขตตรวจสอบแล้ว": False, "เพิ่มใน DMC แล้ว": False,
+             "วันที่ยื่นคำขอ": D(2026, 11, 3), "เขตรับรองแล้ว": False, "เพิ่มใน DMC แล้ว": False,
              "หมายเหตุ": "เด็กหญิงมาลี ใจงาม"},
         ],
     )  # fmt: skip
@@ -124,7 +124,7 @@ def raw_header(msg: EmailMessage, name: str) -> str:
 def test_the_outbox_holds_one_email_per_school_that_owes_and_the_digest(outbox: Path) -> None:
     assert sorted(p.name for p in (outbox / "2026-11-11").glob("*.eml")) == [
         f"001-reminder-{S1}.eml",
-        f"002-escalation-{S2}.eml",
+        f"002-reminder-{S2}.eml",
         f"003-reminder-{S4}.eml",
         f"004-reminder-{S5}.eml",
         "005-digest.eml",
@@ -149,7 +149,8 @@ def test_subjects_decode_to_the_exact_thai_text(outbox: Path) -> None:
     office = "สพป.ทดสอบ เขต 1"  # shortened from [office] name
     assert {code: str(msg["Subject"]) for code, msg in messages(outbox).items()} == {
         S1: f"เกินกำหนด 1 วัน: {TITLE2} | {office}",
-        S2: f"เกินกำหนด 154 วัน: {TITLE1} และอีก 1 รายการ | {office}",
+        # DMC round 1 is 154 days late: past stop_after_days, schools are no longer told about it.
+        S2: f"เกินกำหนด 1 วัน: {TITLE2} | {office}",
         S4: f"เกินกำหนด 1 วัน: {TITLE2} | {office}",
         S5: f"เกินกำหนด 1 วัน: {TITLE2} | {office}",
         "digest": "[sheets-sync] สรุปประจำวันพุธที่ 11 พฤศจิกายน 2569: เกินกำหนด 5 · ขอความช่วยเหลือ 1 · รอเขตรับรอง 0",
@@ -185,8 +186,9 @@ def test_each_school_email_names_the_school_and_the_thai_due_date(outbox: Path) 
             assert "10 พฤศจิกายน 2569" in part, code
             assert "16 ตุลาคม 2569" in part, code  # when the system opened
     text, body = parts(found[S2])
-    assert "10 มิถุนายน 2569" in text and "10 มิถุนายน 2569" in body  # the older cycle it also owes
-    assert "เกินกำหนด 154 วัน" in text
+    # The older cycle it also owes is 154 days late, past stop_after_days: no longer mailed about.
+    assert "10 มิถุนายน 2569" not in text and "10 มิถุนายน 2569" not in body
+    assert "เกินกำหนด 154 วัน" not in text
 
 
 def test_recipients(outbox: Path) -> None:
@@ -199,19 +201,41 @@ def test_recipients(outbox: Path) -> None:
     assert str(found["digest"]["To"]) == wb.OFFICER_EMAIL
 
 
-def test_an_escalation_copies_the_director(outbox: Path) -> None:
-    found = messages(outbox)
+def test_an_escalation_copies_the_director_and_says_so_only_when_one_is_copied(tmp_path: Path) -> None:
+    build_office(tmp_path)
+    # S4 has no director address: its escalation copies nobody and must not say it does.
+    import openpyxl
+
+    book = openpyxl.load_workbook(tmp_path / "workbook.xlsx")
+    schools = book["โรงเรียน"]
+    column = [c.value for c in schools[1]].index("อีเมลผู้บริหาร") + 1
+    for row in range(2, schools.max_row + 1):
+        if schools.cell(row, 1).value == S4:
+            schools.cell(row, column).value = None
+    book.save(tmp_path / "workbook.xlsx")
+    sync(tmp_path, TODAY)
+    sync(tmp_path, D(2026, 11, 17))  # DMC round 2 seven days late: the director is copied
+    found = {
+        str(msg["X-Sheets-Sync-School"]): msg
+        for msg in map(parse, sorted((tmp_path / "outbox" / "2026-11-17").glob("*-10*.eml")))
+    }
     assert str(found[S2]["Cc"]) == f"director.{S2}@school.example"
     assert found[S2]["X-Sheets-Sync-Kind"] == "escalation"
-    text, _ = parts(found[S2])
+    text, body = parts(found[S2])
     assert "(สำเนาถึงผู้บริหารสถานศึกษา เนื่องจากเกินกำหนดส่งมาแล้วหลายวัน)" in text
-    assert [code for code, msg in found.items() if msg["Cc"] is not None] == [S2]
+    assert "สำเนาถึงผู้บริหารสถานศึกษา" in body
+    assert found[S4]["X-Sheets-Sync-Kind"] == "escalation" and found[S4]["Cc"] is None
+    for part in parts(found[S4]):
+        assert "สำเนาถึงผู้บริหารสถานศึกษา" not in part
+    assert sorted(code for code, msg in found.items() if msg["Cc"] is not None) == [S1, S2, S5]
 
 
-def test_the_g_number_reaches_the_school_but_never_the_student_reference(outbox: Path) -> None:
+def test_the_g_number_reaches_the_school_masked_and_never_the_student_reference(outbox: Path) -> None:
     text, body = parts(messages(outbox)[S1])
-    assert "คำขอเลขที่ G69-001 เลข G G650000012345" in text
-    assert "G650000012345" in body
+    assert "คำขอเลขที่ G69-001 เลข G G••••••••2345" in text
+    assert "G••••••••2345" in body
+    for found in all_text(outbox).values():
+        assert "G650000012345" not in found
 
 
 def all_text(outbox: Path) -> dict[str, str]:
@@ -272,7 +296,7 @@ def test_the_digest_lists_what_the_officer_must_act_on(outbox: Path) -> None:
     assert "เกินกำหนด (5)\n" in text
     assert f"- โรงเรียนบ้านทดสอบ2 ({S2}) DMC-2569-1 เกินกำหนด 154 วัน\n" in text
     # G69-003 holds personal data: it is invalid, listed under problems, not in the queue.
-    assert "คำขอเลข G รอเขตตรวจสอบ (1)\n" in text
+    assert "คำขอเลข G รอเขตรับรอง (1)\n" in text
     assert "- G-code แถว 4 [รหัสอ้างอิงนักเรียน]: มีข้อมูลส่วนบุคคล" in text
     assert f"- คำขอ G69-002 โรงเรียน {S2} ยื่นเมื่อ 2 พ.ย. 2569 รอมาแล้ว 9 วัน (เกินกำหนด)\n" in text
     assert "อีเมลที่ส่งวันนี้: 4 ฉบับ" in text
@@ -283,7 +307,7 @@ def test_personal_data_typed_into_the_wrong_cell_is_not_mailed(tmp_path: Path) -
     gcode = wb.table(
         wb.GCODE_HEADERS,
         [{"เลขที่คำขอ": "G69-009", "รหัสโรงเรียน": NATIONAL_ID, "รหัสอ้างอิงนักเรียน": "ST-9",
-          "วันที่ยื่นคำขอ": D(2026, 11, 2), "เขตตรวจสอบแล้ว": "เด็กชายสมชาย ใจดี", "เพิ่มใน DMC แล้ว": False}],
+          "วันที่ยื่นคำขอ": D(2026, 11, 2), "เขตรับรองแล้ว": "เด็กชายสมชาย ใจดี", "เพิ่มใน DMC แล้ว": False}],
     )  # fmt: skip
     wb.office_workbook(tmp_path / "workbook.xlsx", [wb.school(1)], [wb.DMC_2], more={"G-code": gcode})
     result = sync(tmp_path, TODAY)

@@ -454,7 +454,7 @@ def check_statuses(ev: Evaluation, book: Book, today: dt.date) -> None:
         for e in cr.entries:
             if e.row is None:
                 ticks = dict.fromkeys(("submitted", "confirmed", "needs_help", "certified"), False)
-                confirmed_seen = None
+                confirmed_seen = empty_on = None
             else:
                 raw = _row(book, cycle.cycle_id, CYCLE_TAB, e.row)
                 ticks = {
@@ -462,6 +462,7 @@ def check_statuses(ev: Evaluation, book: Book, today: dt.date) -> None:
                     for k in ("submitted", "confirmed", "needs_help", "certified")
                 }
                 confirmed_seen = _read(cells.date, raw.get("confirmed_seen"), None)
+                empty_on = _read(cells.date, raw.get("confirmed_empty_on"), None)
                 assert e.school_code == _read(cells.code, raw.get("school_code"), "")
             s = e.status
             taking_part = active_schools.get(e.school_code, False) and cycle_active
@@ -471,17 +472,22 @@ def check_statuses(ev: Evaluation, book: Book, today: dt.date) -> None:
                 assert s.key == "inactive", (e, s)
             assert (s.key == "not_open") is (taking_part and not is_open), (e, s)
             assert (s.key == "certified") is (taking_part and is_open and ticks["certified"]), (e, s)
-            assert (s.key == "confirmed") is (
-                taking_part and is_open and ticks["confirmed"] and not ticks["certified"]
-            )
-            overdue = taking_part and is_open and today > cycle.due_on and not done
+            confirmed = taking_part and is_open and ticks["confirmed"] and not ticks["certified"]
+            assert (s.key == "confirmed") is (confirmed and cycle.certifies)
+            assert (s.key == "done") is (confirmed and not cycle.certifies)
+            closed = cycle.closes_on is not None and today > cycle.closes_on
+            missed = taking_part and is_open and not done and closed
+            assert (s.key == "missed") is missed, (e, s)
+            overdue = taking_part and is_open and today > cycle.due_on and not done and not missed
             assert (s.key == "overdue") is overdue, (e, s)
             if overdue:
                 assert s.days_late == (today - cycle.due_on).days
+            # Fair lateness: a typed or recorded date, else the last day a run saw the box empty, else on time.
+            counted_from = confirmed_seen or empty_on or min(today, cycle.due_on)
             late_confirmed = (
-                s.key in ("confirmed", "certified")
+                s.key in ("confirmed", "certified", "done")
                 and ticks["confirmed"]
-                and (confirmed_seen or today) > cycle.due_on
+                and counted_from > cycle.due_on
             )
             assert s.days_late is None or s.days_late > 0, s
             assert (s.days_late is not None) is (overdue or late_confirmed), (e, s)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sheets_sync.schema import status_label
+from sheets_sync.schema import gcode_status_label, status_label
 from tests import workbooks as wb
 from tests.sheets_fixtures import (
     GCODE_TAB,
@@ -42,8 +42,15 @@ def office(request: pytest.FixtureRequest, tmp_path: Path) -> Office:
     return GsheetsOffice(tmp_path, request.getfixturevalue("server"))
 
 
-def gcode_row(request_id: str, school: str, requested: D, note: str = "") -> list[Any]:
-    return [request_id, school, STUDENT_REF, requested, False, None, False, note or None]
+HEADERS = [*wb.GCODE_HEADERS, "ส่งคืนเพื่อแก้ไข"]
+REASON = "ขาดสำเนาสูติบัตร"
+
+
+def gcode_row(
+    request_id: str, school: str, requested: D, note: str = "", g_code: str | None = None
+) -> list[Any]:
+    # The school files the request and types the G number the G-code system gave it.
+    return [request_id, school, STUDENT_REF, requested, False, g_code, False, note or None, None]
 
 
 def statuses(office: Office) -> dict[str, str]:
@@ -67,13 +74,15 @@ def test_a_request_moves_through_every_status_with_its_reminders(office: Office)
     school = wb.school_code(1)
     tabs = office_tabs(3, cycles=())
     tabs[GCODE_TAB] = [
-        wb.GCODE_HEADERS,
-        gcode_row(REQUEST, school, D(2026, 7, 1)),
+        HEADERS,
+        gcode_row(REQUEST, school, D(2026, 7, 1), g_code=G_NUMBER),
         gcode_row(OTHER, wb.school_code(2), D(2026, 7, 1), note=f"เลขประจำตัว {national_id()}"),
     ]
     office.build(tabs)
+    row = 1  # REQUEST's data row
+    col = HEADERS.index
 
-    # Wed 1 Jul: filed. The officer's move: the digest lists it; the school gets nothing.
+    # Wed 1 Jul: filed. The officer's move: the digest lists it, its G number masked; the school gets nothing.
     office.sync(D(2026, 7, 1))
     assert statuses(office) == {
         REQUEST: status_label("awaiting_verification"),
@@ -81,41 +90,55 @@ def test_a_request_moves_through_every_status_with_its_reminders(office: Office)
     }
     [digest] = mail_of(office, D(2026, 7, 1))
     assert digest["X-Sheets-Sync-Kind"] == "digest"
-    assert REQUEST in text_of(digest)
+    assert REQUEST in text_of(digest) and "G••••••••2345" in text_of(digest)
 
-    # Thu 9 Jul: eight days without verification is overdue for the officer.
+    # Thu 9 Jul: eight days without the officer's move is overdue for the officer.
     office.sync(D(2026, 7, 9))
     assert statuses(office)[REQUEST] == status_label("verification_overdue")
     assert {r["เลขที่คำขอ"]: r["รอมาแล้ว (วัน)"] for r in office.tab(GCODE_TAB)}[REQUEST] == 8
 
-    # Fri 10 Jul: the officer verifies and fills the G number. The school's move: it is told the number.
-    row = [str(r["เลขที่คำขอ"]) for r in office.tab(GCODE_TAB)].index(REQUEST) + 1
-    office.set_cell(GCODE_TAB, row, wb.GCODE_HEADERS.index("เขตตรวจสอบแล้ว"), True)
-    office.set_cell(GCODE_TAB, row, wb.GCODE_HEADERS.index("เลข G"), G_NUMBER)
+    # Fri 10 Jul: the officer sends it back for a missing document. The school's move: told the reason.
+    office.set_cell(GCODE_TAB, row, col("ส่งคืนเพื่อแก้ไข"), REASON)
     office.sync(D(2026, 7, 10))
-    assert statuses(office)[REQUEST] == status_label("awaiting_dmc")
-    issued = [m for m in mail_of(office, D(2026, 7, 10)) if m["X-Sheets-Sync-School"] == school]
-    assert len(issued) == 1 and G_NUMBER in text_of(issued[0]) and REQUEST in text_of(issued[0])
+    assert statuses(office)[REQUEST] == gcode_status_label("returned")
+    [back] = [m for m in mail_of(office, D(2026, 7, 10)) if m["X-Sheets-Sync-School"] == school]
+    assert REASON in text_of(back) and REQUEST in text_of(back) and "G••••••••2345" in text_of(back)
 
-    # Mon 13 Jul: nothing new for the school (the number was sent, the entry is not late yet).
+    # Mon 13 Jul: still returned; the reason was sent once.
     office.sync(D(2026, 7, 13))
+    assert statuses(office)[REQUEST] == gcode_status_label("returned")
     assert [m for m in mail_of(office, D(2026, 7, 13)) if m["X-Sheets-Sync-School"] == school] == []
 
-    # Mon 20 Jul: more than seven days after verification: overdue for the school, reminded once
-    # (the step fell on Sat 18 Jul and goes out on the next working day).
-    office.sync(D(2026, 7, 20))
-    assert statuses(office)[REQUEST] == status_label("dmc_overdue")
-    late = [m for m in mail_of(office, D(2026, 7, 20)) if m["X-Sheets-Sync-School"] == school]
-    assert len(late) == 1 and G_NUMBER in text_of(late[0])
+    # Tue 14 Jul: the school re-submits (types the new request date): the officer's move again.
+    office.set_cell(GCODE_TAB, row, col("วันที่ยื่นคำขอ"), D(2026, 7, 14))
+    office.sync(D(2026, 7, 14))
+    assert statuses(office)[REQUEST] == status_label("awaiting_verification")
 
-    # Tue 21 Jul: the school ticks "in DMC": done, no more reminders.
-    office.set_cell(GCODE_TAB, row, wb.GCODE_HEADERS.index("เพิ่มใน DMC แล้ว"), True)
-    office.sync(D(2026, 7, 21))
-    assert statuses(office)[REQUEST] == status_label("done")
-    assert [m for m in mail_of(office, D(2026, 7, 21)) if m["X-Sheets-Sync-School"] == school] == []
+    # Wed 15 Jul: the officer certifies. The school's move: add the child to DMC with that number.
+    office.set_cell(GCODE_TAB, row, col("เขตรับรองแล้ว"), True)
+    office.sync(D(2026, 7, 15))
+    assert statuses(office)[REQUEST] == status_label("awaiting_dmc")
+    issued = [m for m in mail_of(office, D(2026, 7, 15)) if m["X-Sheets-Sync-School"] == school]
+    assert len(issued) == 1 and "G••••••••2345" in text_of(issued[0]) and REQUEST in text_of(issued[0])
+
+    # Mon 20 Jul: nothing new for the school (not late yet).
+    office.sync(D(2026, 7, 20))
+    assert [m for m in mail_of(office, D(2026, 7, 20)) if m["X-Sheets-Sync-School"] == school] == []
+
+    # Thu 23 Jul: more than seven days after certification: overdue for the school, reminded once.
+    office.sync(D(2026, 7, 23))
+    assert statuses(office)[REQUEST] == status_label("dmc_overdue")
+    late = [m for m in mail_of(office, D(2026, 7, 23)) if m["X-Sheets-Sync-School"] == school]
+    assert len(late) == 1 and "G••••••••2345" in text_of(late[0])
+
+    # Fri 24 Jul: the school ticks "in DMC": done, no more reminders.
+    office.set_cell(GCODE_TAB, row, col("เพิ่มใน DMC แล้ว"), True)
+    office.sync(D(2026, 7, 24))
+    assert statuses(office)[REQUEST] == gcode_status_label("done")
+    assert [m for m in mail_of(office, D(2026, 7, 24)) if m["X-Sheets-Sync-School"] == school] == []
 
     # Never in any message: the school's student reference, the national ID typed into a note.
     everything = [text_of(m) for day in office.config.email.outbox_dir.iterdir() if day.is_dir()
                   for m in mail_of(office, D.fromisoformat(day.name))]  # fmt: skip
     assert everything
-    assert not [t for t in everything if STUDENT_REF in t or national_id() in t]
+    assert not [t for t in everything if STUDENT_REF in t or national_id() in t or G_NUMBER in t]

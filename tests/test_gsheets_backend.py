@@ -31,6 +31,7 @@ from tests.sheets_api import Call, SheetsApiServer
 from tests.sheets_fixtures import (
     CYCLES_TAB,
     DMC,
+    GCODE_TAB,
     LOG_TAB,
     SCHOOLS_TAB,
     SUMMARY_TAB,
@@ -102,7 +103,8 @@ def assert_every_row_is_its_own(server: SheetsApiServer, sid: str, day: dt.date 
         assert row["ชื่อโรงเรียน"] == f"โรงเรียนบ้านทดสอบ{n}", c
         confirmed, submitted = row["ยืนยันข้อมูลแล้ว"] is True, row["ส่งข้อมูลแล้ว"] is True
         assert row["สถานะ"] == (CONFIRMED if confirmed else OVERDUE), c
-        assert row["ส่งเมื่อ"] == (serial(day) if submitted else ""), c
+        # Ticked before the first run saw the row: dated no later than the deadline (benefit of the doubt).
+        assert row["ส่งเมื่อ"] == (serial(min(day, wb.DMC_1["กำหนดส่ง"])) if submitted else ""), c
     return codes
 
 
@@ -678,8 +680,9 @@ def test_status_colors_and_officer_protections(server: SheetsApiServer, tmp_path
     on_status = [r for r in rules if r["ranges"][0]["startColumnIndex"] == status_col]
     assert [r["booleanRule"]["condition"]["values"][0]["userEnteredValue"] for r in on_status] == [
         status_label(k)
-        for k in ("inactive", "not_open", "certified", "confirmed", "overdue", "due_soon", "submitted")
-    ]
+        for k in ("inactive", "not_open", "certified", "done", "confirmed", "missed", "overdue", "due_soon",
+                  "submitted")
+    ]  # fmt: skip
     assert [
         r["booleanRule"]["condition"]["type"]
         for r in rules
@@ -696,7 +699,26 @@ def test_status_colors_and_officer_protections(server: SheetsApiServer, tmp_path
     assert covered == {head.index(h) for h in ("รหัสโรงเรียน", "ชื่อโรงเรียน", "อำเภอ", "เขตรับรองแล้ว", "สถานะ",
                                                 "เกินกำหนด (วัน)", "ส่งเมื่อ", "ยืนยันเมื่อ", "แจ้งเตือนล่าสุด", "ข้อผิดพลาด",
                                                 "คำตอบจากเขต", "ช่วยเหลือแล้ว", "ขอความช่วยเหลือเมื่อ", "ตอบเมื่อ",
-                                                "ปิดคำขอเมื่อ")}  # fmt: skip
+                                                "ปิดคำขอเมื่อ", "ยังไม่ส่งเมื่อ", "ยังไม่ยืนยันเมื่อ")}  # fmt: skip
+
+
+def test_on_the_g_code_tab_only_certifying_and_returning_are_the_officers(
+    server: SheetsApiServer, tmp_path: Path
+) -> None:
+    gcode = [wb.GCODE_HEADERS, ["G69-001", code(1), "ST-1", serial(DAY), False, "G650000012345", False, None]]
+    tabs = office_tabs(2, (wb.DMC_1,), more={GCODE_TAB: gcode})
+    sid = server.create_spreadsheet("ESA test", {name: api_rows(rows) for name, rows in tabs.items()})
+    config = gsheets_config(tmp_path, server.url, sid)
+    sync(config, gsheets_backend(config), DAY)
+    head = server.values(sid, GCODE_TAB)[0]
+    protected = server.protected_ranges(sid, GCODE_TAB)
+    covered = {
+        c for p in protected for c in range(p["range"]["startColumnIndex"], p["range"]["endColumnIndex"])
+    }
+    # The school types the request and its G number; the officer certifies or sends it back.
+    assert covered == {head.index(h) for h in ("เขตรับรองแล้ว", "ส่งคืนเพื่อแก้ไข", "สถานะ", "รอมาแล้ว (วัน)",
+                                                "ตรวจสอบเมื่อ", "ข้อผิดพลาด", "ส่งคืนเมื่อ")}  # fmt: skip
+    assert head.index("เลข G") not in covered
 
 
 def test_one_summary_chart_updated_when_a_cycle_is_added(server: SheetsApiServer, tmp_path: Path) -> None:

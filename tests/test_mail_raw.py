@@ -40,8 +40,8 @@ else:
     except ImportError:
         from smtp_server import SmtpTestServer
 
-TODAY = dt.date(2026, 11, 11)  # the day after DMC round 2 was due
-NOW = dt.datetime(2026, 11, 11, 8, 0, tzinfo=ZoneInfo("Asia/Bangkok"))
+TODAY = dt.date(2026, 11, 17)  # DMC round 2 seven days late: the director is copied
+NOW = dt.datetime(2026, 11, 17, 8, 0, tzinfo=ZoneInfo("Asia/Bangkok"))
 CODE = wb.school_code
 HOSTILE = 'โรงเรียน "บ้าน" <b>หนองบัว</b>, สาขา\u2028๒'
 STRICT = email.policy.default
@@ -91,10 +91,10 @@ def content(message: EmailMessage, subtype: str) -> str:
 def test_a_reminder_reads_back_in_thai_with_a_strict_parser(rendered: list[Rendered]) -> None:
     message = strict(rendered[0].message.as_bytes())
     assert message["Subject"] == (
-        "เกินกำหนด 154 วัน: DMC รอบที่ 1 (ภาคเรียนที่ 1) ปีการศึกษา 2569 และอีก 1 รายการ | สพป.ทดสอบ เขต 1"
-    )
+        "เกินกำหนด 7 วัน: DMC รอบที่ 2 (ภาคเรียนที่ 2) ปีการศึกษา 2569 | สพป.ทดสอบ เขต 1"
+    )  # DMC round 1, 160 days late, is past stop_after_days: no longer put to the school
     assert message["To"] == f"s{CODE(1)}@school.example"
-    assert message["Cc"] == f"director.{CODE(1)}@school.example"  # 154 days late: escalated
+    assert message["Cc"] == f"director.{CODE(1)}@school.example"  # 7 days late: escalated
     assert message["Message-ID"] == rendered[0].message_id
     assert message["X-Sheets-Sync-School"] == CODE(1)
     [sender] = message["From"].addresses
@@ -106,7 +106,7 @@ def test_a_reminder_reads_back_in_thai_with_a_strict_parser(rendered: list[Rende
     text, html = content(message, "plain"), content(message, "html")
     for body in (text, html):
         assert "โรงเรียนบ้านทดสอบ1" in body
-        assert "10 มิถุนายน 2569" in body and "10 พฤศจิกายน 2569" in body
+        assert "10 มิถุนายน 2569" not in body and "10 พฤศจิกายน 2569" in body
     assert html.startswith('<!DOCTYPE html>\n<html lang="th">')
     assert text == content(rendered[0].message, "plain")
 

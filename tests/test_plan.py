@@ -148,7 +148,8 @@ def test_gcode_positions_by_english_keys() -> None:
     positions, new = column_positions(header, GCODE)
     assert (positions["request_id"], positions["school_code"], positions["status"]) == (0, 1, 5)
     assert "g_code" not in positions and "note" not in positions  # people columns
-    assert set(new.values()) == {"รอมาแล้ว (วัน)", "ตรวจสอบเมื่อ", "ข้อผิดพลาด"}
+    # The sync's own missing columns, and the officer's ส่งคืนเพื่อแก้ไข, which came later.
+    assert set(new.values()) == {"รอมาแล้ว (วัน)", "ตรวจสอบเมื่อ", "ข้อผิดพลาด", "ส่งคืนเพื่อแก้ไข", "ส่งคืนเมื่อ"}
 
 
 # --- place --------------------------------------------------------------------------------------------------
@@ -275,6 +276,8 @@ CYCLE_HEADER: list[Cell] = [
     "ตอบเมื่อ",
     "ปิดคำขอเมื่อ",
     "ข้อผิดพลาด",
+    "ยังไม่ส่งเมื่อ",
+    "ยังไม่ยืนยันเมื่อ",
 ]
 H = {text: i for i, text in enumerate(CYCLE_HEADER)}
 
@@ -331,7 +334,8 @@ def test_end_to_end_writes_land_on_the_right_school_after_a_sort() -> None:
     assert by_code[C][H["สถานะ"]] == "เกินกำหนด"
     assert by_code[B][H["เกินกำหนด (วัน)"]] == 1
     assert by_code[C][H["เกินกำหนด (วัน)"]] == 1
-    assert by_code[A][H["ยืนยันเมื่อ"]] == D(2026, 6, 11)
+    # Ticked the first time any run saw the row: the benefit of the doubt, counted from the due day.
+    assert by_code[A][H["ยืนยันเมื่อ"]] == D(2026, 6, 10)
     assert by_code[C][H["ชื่อโรงเรียน"]] == "โรงเรียน C"
     assert written[3][H["รหัสโรงเรียน"]] == C  # appended under the last row
 

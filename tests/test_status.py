@@ -16,7 +16,6 @@ from sheets_sync.status import (
     cycle_status,
     gcode_status,
     remind_window,
-    seen_dates,
 )
 
 D = dt.date
@@ -105,7 +104,9 @@ def test_every_status_key_is_a_known_status() -> None:
         "inactive",
         "not_open",
         "certified",
+        "done",
         "confirmed",
+        "missed",
         "overdue",
         "due_soon",
         "submitted",
@@ -119,7 +120,9 @@ def test_every_status_key_is_a_known_status() -> None:
         ("inactive", False),
         ("not_open", False),
         ("certified", False),
+        ("done", False),
         ("confirmed", False),  # once confirmed, reminders stop
+        ("missed", False),  # the portal closed: nothing more to ask
         ("overdue", True),
         ("due_soon", True),
         ("submitted", True),
@@ -146,7 +149,21 @@ def test_owes(key: str, owes: bool) -> None:
             True,
             id="confirmed-day-after",
         ),
-        pytest.param(D(2026, 6, 12), entry(submitted=True, confirmed=True), True, id="first-seen-today-late"),
+        pytest.param(
+            D(2026, 6, 12),
+            entry(submitted=True, confirmed=True, confirmed_empty_on=D(2026, 6, 11)),
+            True,
+            id="seen-empty-after-the-due-day-late",
+        ),
+        pytest.param(
+            D(2026, 6, 12),
+            entry(submitted=True, confirmed=True, confirmed_empty_on=D(2026, 6, 10)),
+            False,
+            id="last-seen-empty-on-the-due-day-on-time",
+        ),
+        pytest.param(
+            D(2026, 6, 12), entry(submitted=True, confirmed=True), False, id="ticked-at-first-sight-on-time"
+        ),
         pytest.param(
             D(2026, 6, 10), entry(submitted=True, confirmed=True), False, id="first-seen-on-due-day"
         ),
@@ -212,7 +229,6 @@ def test_needs_help_flag_is_kept_beside_any_status(needs_help: bool, today: dt.d
 def test_seen_dates(
     e: CycleEntry, today: dt.date, submitted_seen: dt.date | None, confirmed_seen: dt.date | None
 ) -> None:
-    assert seen_dates(e, today) == (submitted_seen, confirmed_seen)
     s = cycle_status(DMC, e, today, DEFAULT_BEFORE)
     assert (s.submitted_seen, s.confirmed_seen) == (submitted_seen, confirmed_seen)
 

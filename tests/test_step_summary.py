@@ -21,7 +21,9 @@ DAY = "2026-11-12"  # the day after the demo's own sync: one reminder is still d
 # The statuses in the order of the table, with their Thai labels (docs/design.md, "Statuses").
 COLUMNS = {
     "certified": "เขตรับรองแล้ว",
+    "done": "ยืนยันแล้ว",
     "confirmed": "ยืนยันแล้ว รอเขตรับรอง",
+    "missed": "ไม่ทันปิดระบบ",
     "overdue": "เกินกำหนด",
     "due_soon": "ใกล้ครบกำหนด",
     "submitted": "ส่งแล้ว รอยืนยัน",

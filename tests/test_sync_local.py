@@ -175,16 +175,18 @@ def test_statuses_follow_the_design_day_by_day(season: tuple[Path, dict[dt.date,
     assert s2[END] == CERTIFIED
 
 
-def test_seen_dates_are_the_first_day_a_tick_was_seen_and_are_kept(
+def test_seen_dates_are_the_last_day_a_run_saw_the_box_empty_and_are_kept(
     season: tuple[Path, dict[dt.date, Day]],
 ) -> None:
+    # Ticked between the run of one day and the next: it may have happened on the first of those days.
     _, by_day = season
     seen = {day: (d.dmc[S2]["ส่งเมื่อ"], d.dmc[S2]["ยืนยันเมื่อ"]) for day, d in by_day.items()}
     assert seen[D(2026, 5, 24)] == (None, None)
-    assert seen[D(2026, 5, 25)] == (D(2026, 5, 25), None)
-    assert seen[D(2026, 6, 4)] == (D(2026, 5, 25), None)
-    assert seen[D(2026, 6, 5)] == (D(2026, 5, 25), D(2026, 6, 5))
-    assert {seen[day] for day in days(D(2026, 6, 5), END)} == {(D(2026, 5, 25), D(2026, 6, 5))}
+    assert by_day[D(2026, 5, 24)].dmc[S2]["ยังไม่ส่งเมื่อ"] == D(2026, 5, 24)
+    assert seen[D(2026, 5, 25)] == (D(2026, 5, 24), None)
+    assert seen[D(2026, 6, 4)] == (D(2026, 5, 24), None)
+    assert seen[D(2026, 6, 5)] == (D(2026, 5, 24), D(2026, 6, 4))
+    assert {seen[day] for day in days(D(2026, 6, 5), END)} == {(D(2026, 5, 24), D(2026, 6, 4))}
 
 
 def test_a_late_confirmation_counts_its_days_and_stops_the_reminders(
@@ -192,7 +194,8 @@ def test_a_late_confirmation_counts_its_days_and_stops_the_reminders(
 ) -> None:
     _, by_day = season
     row = by_day[END].dmc[S3]
-    assert (row["สถานะ"], row["เกินกำหนด (วัน)"], row["ยืนยันเมื่อ"]) == (CONFIRMED, 3, D(2026, 6, 13))
+    # Ticked after the run of 12 Jun saw it empty: two days late.
+    assert (row["สถานะ"], row["เกินกำหนด (วัน)"], row["ยืนยันเมื่อ"]) == (CONFIRMED, 2, D(2026, 6, 12))
     assert max(mail_days(by_day, S3)) == D(2026, 6, 11)
     assert by_day[END].dmc[S2]["เกินกำหนด (วัน)"] is None  # confirmed in time
 
@@ -396,8 +399,9 @@ def test_a_removed_tick_clears_its_seen_date_and_a_new_tick_gets_a_new_one(tmp_p
     sync_day(config, D(2026, 5, 19))
     row = wb.rows_by(path, DMC, "รหัสโรงเรียน")[S1]
     assert (row["สถานะ"], row["ส่งเมื่อ"], row["ยืนยันเมื่อ"]) == (PENDING, None, None)
+    sync_day(config, D(2026, 6, 12))  # still empty two days after the deadline
     wb.edit_row(path, DMC, "รหัสโรงเรียน", S1, {"ส่งข้อมูลแล้ว": True, "ยืนยันข้อมูลแล้ว": True})
-    sync_day(config, D(2026, 6, 12))  # confirmed for real, two days late
+    sync_day(config, D(2026, 6, 15))  # confirmed for real, some time after the run of the 12th
     row = wb.rows_by(path, DMC, "รหัสโรงเรียน")[S1]
     assert (row["สถานะ"], row["เกินกำหนด (วัน)"], row["ยืนยันเมื่อ"]) == (CONFIRMED, 2, D(2026, 6, 12))
 

@@ -144,27 +144,52 @@ def test_cron_parser_reads_posix_fields() -> None:
     assert cron_times("0 1 14 * 1", saturday) != []  # day of month or weekday
 
 
-@pytest.mark.parametrize("year", [2026, 2027])
-def test_cron_fires_at_0800_bangkok_on_every_weekday_of_the_year(sync: dict[str, Any], year: int) -> None:
-    schedules = sync["on"]["schedule"]
-    assert len(schedules) == 1
-    expr = schedules[0]["cron"]
+SENDING_CRON = "0 1 * * 1-5"
+RECORDING_CRON = "5 17 * * *"
+
+
+def fired_in_bangkok(expr: str, year: int) -> list[dt.datetime]:
+    """Every Bangkok time in `year` at which the UTC cron `expr` fires."""
     fired: list[dt.datetime] = []
     day = dt.date(year - 1, 12, 30)  # UTC days around the year, so every Bangkok day of it is covered
     while day <= dt.date(year + 1, 1, 2):
         fired += [t.astimezone(BANGKOK) for t in cron_times(expr, day)]
         day += dt.timedelta(days=1)
-    in_year = [t for t in fired if t.year == year]
+    return [t for t in fired if t.year == year]
+
+
+def days_of(year: int, weekdays_only: bool) -> set[dt.date]:
+    out, d = set(), dt.date(year, 1, 1)
+    while d.year == year:
+        if d.weekday() < 5 or not weekdays_only:
+            out.add(d)
+        d += dt.timedelta(days=1)
+    return out
+
+
+def test_two_schedules_one_that_sends_and_one_that_records(sync: dict[str, Any]) -> None:
+    assert [s["cron"] for s in sync["on"]["schedule"]] == [SENDING_CRON, RECORDING_CRON]
+
+
+@pytest.mark.parametrize("year", [2026, 2027])
+def test_cron_fires_at_0800_bangkok_on_every_weekday_of_the_year(sync: dict[str, Any], year: int) -> None:
+    in_year = fired_in_bangkok(SENDING_CRON, year)
     assert {(t.hour, t.minute) for t in in_year} == {(8, 0)}
     fired_days = [t.date() for t in in_year]
     assert len(fired_days) == len(set(fired_days)), "at most one run a day"
-    weekdays = set()
-    d = dt.date(year, 1, 1)
-    while d.year == year:
-        if d.weekday() < 5:
-            weekdays.add(d)
-        d += dt.timedelta(days=1)
-    assert set(fired_days) == weekdays, "every Monday to Friday in Bangkok, no weekend"
+    assert set(fired_days) == days_of(year, weekdays_only=True), (
+        "every Monday to Friday in Bangkok, no weekend"
+    )
+
+
+@pytest.mark.parametrize("year", [2026, 2027])
+def test_the_record_only_cron_fires_just_after_midnight_bangkok_every_day(year: int) -> None:
+    in_year = fired_in_bangkok(RECORDING_CRON, year)
+    assert {(t.hour, t.minute) for t in in_year} == {(0, 5)}
+    fired_days = [t.date() for t in in_year]
+    assert len(fired_days) == len(set(fired_days))
+    # 17:05 UTC on 31 Dec of the year before is 00:05 on 1 Jan in Bangkok: every day, weekends included.
+    assert set(fired_days) == days_of(year, weekdays_only=False)
 
 
 def test_the_cron_comment_says_it_is_utc_and_may_start_late() -> None:
@@ -483,6 +508,7 @@ def fake_sheets_sync(tmp_path: Path) -> Path:
     ("dry_run", "today", "expected"),
     [
         ("", "", ["sync"]),  # the cron: no inputs at all
+        ("", "", ["sync", "--no-mail"]),  # the midnight cron: record only
         ("false", "", ["sync"]),
         ("true", "", ["sync", "--dry-run"]),
         ("true", "2026-11-12", ["sync", "--today", "2026-11-12", "--dry-run"]),
@@ -510,10 +536,13 @@ def test_sync_arguments_come_from_the_inputs_safely(
     step = step_named(sync["jobs"][job_name], "sheets-sync sync")
     assert step["env"]["DRY_RUN"] == "${{ inputs.dry_run }}"
     assert step["env"]["TODAY"] == "${{ inputs.today }}"
+    assert step["env"]["SCHEDULE"] == "${{ github.event.schedule }}"
     env = {
         "PATH": f"{fake_sheets_sync}{os.pathsep}{os.environ['PATH']}",
         "DRY_RUN": dry_run,
         "TODAY": today,
+        # github.event.schedule: the cron expression of a scheduled run, empty for a hand run.
+        "SCHEDULE": RECORDING_CRON if "--no-mail" in expected else (SENDING_CRON if not dry_run else ""),
         "GOOGLE_SERVICE_ACCOUNT_JSON": "SECRET-KEY",
     }
     result = run_step(bash, step["run"], tmp_path, env)

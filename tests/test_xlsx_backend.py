@@ -37,13 +37,14 @@ DMC = "DMC-2569-1"
 CODE = wb.school_code
 TABS = ["โรงเรียน", "รอบรายงาน", "G-code", "บันทึกการแจ้งเตือน", "สรุป"]
 LOG_HEADERS = ["เวลาส่ง", "รหัสการรัน", "ประเภท", "รหัสโรงเรียน", "รายการ", "ผู้รับ", "Message-ID", "ผลการส่ง"]
-GCODE_SYNC_HEADERS = ["สถานะ", "รอมาแล้ว (วัน)", "ตรวจสอบเมื่อ", "ข้อผิดพลาด"]
+GCODE_SYNC_HEADERS = ["สถานะ", "รอมาแล้ว (วัน)", "ตรวจสอบเมื่อ", "ข้อผิดพลาด", "ส่งคืนเพื่อแก้ไข", "ส่งคืนเมื่อ"]
 CHECKBOX = '"TRUE,FALSE"'
 GCODE_LABELS = [
     "ข้อมูลไม่ถูกต้อง",
     "เสร็จสิ้น",
-    "รอเขตตรวจสอบ เกินกำหนด",
-    "รอเขตตรวจสอบ",
+    "รอเขตรับรอง เกินกำหนด",
+    "รอเขตรับรอง",
+    "ส่งคืนเพื่อแก้ไข",
     "รอเพิ่มใน DMC เกินกำหนด",
     "รอเพิ่มใน DMC",
 ]
@@ -112,9 +113,9 @@ def test_init_creates_every_tab_with_headers_checkboxes_and_colors(
     assert wb.header(path, "บันทึกการแจ้งเตือน") == LOG_HEADERS
     for tab in TABS[:4]:
         assert book[tab].freeze_panes == "A2", tab
-    # Tick columns: ใช้งาน (I), ใช้งาน (H), เขตตรวจสอบแล้ว (E) and เพิ่มใน DMC แล้ว (G).
+    # Tick columns: ใช้งาน (I), ใช้งาน and เขตรับรอง (H, K), เขตรับรองแล้ว (E) and เพิ่มใน DMC แล้ว (G).
     assert checkbox_ranges(book["โรงเรียน"]) == ["I2:I1048576"]
-    assert checkbox_ranges(book["รอบรายงาน"]) == ["H2:H1048576"]
+    assert checkbox_ranges(book["รอบรายงาน"]) == ["H2:H1048576", "K2:K1048576"]
     assert checkbox_ranges(book["G-code"]) == ["E2:E1048576", "G2:G1048576"]
     assert checkbox_ranges(book["บันทึกการแจ้งเตือน"]) == []
     rules = rules_by_range(book["G-code"])
@@ -161,7 +162,9 @@ def test_a_cycle_tab_gets_status_colors_and_checkboxes(config_path: Path) -> Non
         ('"ไม่ใช้งาน"', "D9D9D9"),
         ('"ยังไม่เปิดระบบ"', "D9D9D9"),
         ('"เขตรับรองแล้ว"', "6AA84F"),
+        ('"ยืนยันแล้ว"', "93C47D"),
         ('"ยืนยันแล้ว รอเขตรับรอง"', "B6D7A8"),
+        ('"ไม่ทันปิดระบบ"', "C9A0A0"),
         ('"เกินกำหนด"', "E06666"),
         ('"ใกล้ครบกำหนด"', "FFD966"),
         ('"ส่งแล้ว รอยืนยัน"', "CFE2F3"),
@@ -174,7 +177,7 @@ def test_syncing_a_large_tab_again_adds_no_format_rules(config_path: Path) -> No
     sync(config, D(2026, 5, 16))
     first = format_counts(config.workbook.path)[DMC]
     sync(config, D(2026, 5, 17))
-    assert format_counts(config.workbook.path)[DMC] == first == (8, 1)
+    assert format_counts(config.workbook.path)[DMC] == first == (10, 1)
 
 
 # -- a workbook the tool did not create ------------------------------------------------------------------
@@ -264,6 +267,8 @@ def test_sync_on_a_foreign_workbook_changes_only_its_own_columns(config_path: Pa
         "ตอบเมื่อ",
         "ปิดคำขอเมื่อ",
         "ข้อผิดพลาด",
+        "ยังไม่ส่งเมื่อ",
+        "ยังไม่ยืนยันเมื่อ",
     ]
     rows = wb.rows_by(path, DMC, "school_code")
     assert [(r["Status"], r["ชื่อโรงเรียน"], r["อำเภอ"]) for r in rows.values()] == [

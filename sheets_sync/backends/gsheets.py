@@ -601,7 +601,8 @@ class GsheetsBackend:
         if tw.spec.kind == "cycle":
             officer_cols += [positions[k] for k in OFFICER_CYCLE_COLUMNS if k in positions]
         if tw.spec.kind == "gcode":
-            officer_cols += [positions[k] for k in ("verified", "g_code") if k in positions]
+            # The school types the request and the G number; the officer certifies or returns it.
+            officer_cols += [positions[k] for k in ("verified", "returned_reason") if k in positions]
         desired = [
             rq.protected(
                 sheet_id, start, end, editors, f"{tw.tab} officer columns {rq.column_letter(start)}", 0

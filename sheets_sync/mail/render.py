@@ -26,7 +26,7 @@ from sheets_sync.mail.wording import (
     school_title,
 )
 from sheets_sync.outgoing import outgoing, outgoing_value, vouch
-from sheets_sync.personal import masked
+from sheets_sync.personal import masked, masked_g_code
 from sheets_sync.reminders import SchoolReminder
 from sheets_sync.schema import status_label
 from sheets_sync.summary import CycleSummary, gcode_counts
@@ -83,6 +83,7 @@ def _environment() -> jinja2.Environment:
         thai_weekday=thai_weekday,
         status_label=status_label,
         safe_note=safe_note,
+        masked_g=masked_g_code,
         delivery_label=delivery_label,
     )
     return env
@@ -191,6 +192,8 @@ class Renderer:
             "steps": steps,
             "requests": reminder.requests,
             "reminder": reminder,
+            # Said only when a director really is on Cc.
+            "cc_director": bool(cc),
             "today": today,
             "links": {
                 o.cycle.cycle_id: self.row_link(o.tab or o.cycle.cycle_id, o.row) if o.row else ""
@@ -228,6 +231,7 @@ class Renderer:
         overdue: list[dict[str, Any]] = []
         help_wanted: list[dict[str, Any]] = []
         to_certify: list[dict[str, Any]] = []
+        missed: list[dict[str, Any]] = []
         for cs in summaries:
             cr = cs.result
             for e in cr.entries:
@@ -240,9 +244,11 @@ class Renderer:
                 }
                 if e.status.key == "overdue":
                     overdue.append(item)
+                if e.status.key == "missed":
+                    missed.append(item)
                 if e.help.open and e.status.key != "inactive":
                     help_wanted.append(item)
-                if e.status.key == "confirmed":
+                if e.status.key == "confirmed" and cr.cycle.certifies:
                     item["late_for_officer"] = bool(cr.cycle.certify_by and ev.today > cr.cycle.certify_by)
                     to_certify.append(item)
         overdue.sort(key=lambda i: (-(i["entry"].status.days_late or 0), i["entry"].school_code))
@@ -261,6 +267,7 @@ class Renderer:
             "overdue": overdue,
             "help_wanted": help_wanted,
             "to_certify": to_certify,
+            "missed": missed,
             "queue": queue,
             "gcode_counts": gcode_counts(ev) if ev.requests else {},
             "problems": ev.problems,

@@ -83,4 +83,6 @@ def _subject_head(reminder: SchoolReminder) -> str:
     if reminder.replies:
         titles = ", ".join(dict.fromkeys(r.cycle.display_title for r in reminder.replies))
         return f"คำตอบจากเขตเรื่องที่ขอความช่วยเหลือ: {titles}"
+    if any(r.status.key == "returned" for r in reminder.requests):
+        return "แก้ไขคำขอเลข G ที่เขตส่งคืน"
     return f"เพิ่มนักเรียนในระบบ DMC: คำขอเลข G {len(reminder.requests)} รายการ"
