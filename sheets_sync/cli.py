@@ -151,8 +151,11 @@ def _backend(ctx: Context) -> Any:
 
 
 def _evaluate(ctx: Context, today: dt.datetime | None) -> Evaluation:
+    from sheets_sync.sync import unsaved_runs
+
     backend = _backend(ctx)
-    return evaluate(backend.read(), ctx.config, ctx.today(today))
+    snapshot = backend.read()
+    return evaluate(snapshot, ctx.config, ctx.today(today), unsaved_runs(backend))
 
 
 @cli.command()
@@ -423,8 +426,11 @@ def preview(ctx: Context, school_code: str, today: dt.datetime | None, as_html: 
         wanted = code(school_code)
     except CellError:
         raise click.BadParameter("a school code has 10 digits", param_hint="SCHOOL_CODE") from None
+    from sheets_sync.sync import unsaved_runs
+
     backend = _backend(ctx)
-    ev = evaluate(backend.read(), ctx.config, ctx.today(today))
+    snapshot = backend.read()
+    ev = evaluate(snapshot, ctx.config, ctx.today(today), unsaved_runs(backend))
     if wanted not in ev.schools_by_code:
         raise click.ClickException(f"school {wanted} is not in tab {ctx.config.tabs.schools!r}")
     reminder = next((r for r in ev.reminders if r.school.code == wanted), None)

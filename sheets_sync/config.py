@@ -426,6 +426,9 @@ def _coerce(where: str, value: Any, default: Any, base: Path) -> Any:
     return value.strip()
 
 
+MIN_LOCK_MINUTES = 5
+
+
 def _check(config: Config, source: Path) -> None:
     try:
         ZoneInfo(config.office.timezone)
@@ -440,6 +443,9 @@ def _check(config: Config, source: Path) -> None:
         )
     if config.reminders.overdue_every_days < 1:
         raise ConfigError(f"{source}: [reminders] overdue_every_days must be 1 or more")
+    if config.workbook.lock_minutes < MIN_LOCK_MINUTES:
+        # A shorter lock expires under a run still sending (and every run after it sends again).
+        raise ConfigError(f"{source}: [workbook] lock_minutes must be {MIN_LOCK_MINUTES} or more")
     for section, key in (
         ("smtp", "log_flush_seconds"),
         ("smtp", "log_batch_size"),

@@ -37,11 +37,12 @@ CELL_LIMIT, CELL_WARN = 10_000_000, 0.8
 
 
 def _workbook(config: Config) -> list[Check]:
-    from sheets_sync.sync import make_backend
+    from sheets_sync.sync import make_backend, unsaved_runs
 
     try:
         backend = make_backend(config)
-        ev = evaluate(backend.read(), config, today_in(config.zone))
+        snapshot = backend.read()
+        ev = evaluate(snapshot, config, today_in(config.zone), unsaved_runs(backend))
     except SheetsSyncError as exc:
         return [Check("workbook", False, str(exc))]
     out = [_workbook_line(config, ev)]

@@ -6,17 +6,19 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sheets_sync.cells import Cell
-from sheets_sync.config import Config
+from sheets_sync.config import Config, ReminderSettings
 from sheets_sync.digest_rule import digest_state, digest_wanted, last_digest_state, waiting_for_officer
 from sheets_sync.errors import WorkbookError
 from sheets_sync.helpdesk import NO_REQUEST, HelpReply, HelpRequest, help_request, reply_for
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
 from sheets_sync.parse import parse_cycle_entries, parse_cycles, parse_gcode, parse_log, parse_schools
 from sheets_sync.reminders import (
+    DIGEST,
     Memory,
     Owed,
     OwedRequest,
     SchoolReminder,
+    cycle_steps,
     decide_school,
     digest_due,
     still_reminded,
@@ -121,8 +123,13 @@ def _tab_problem(table: Table) -> list[Problem]:
     ]
 
 
-def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
-    """Parse, validate and decide; raises WorkbookError only when the schools or cycles tab is unusable."""
+def evaluate(
+    snapshot: Snapshot, config: Config, today: dt.date, unsaved_runs: frozenset[str] = frozenset()
+) -> Evaluation:
+    """Parse, validate and decide; raises WorkbookError only when the schools or cycles tab is unusable.
+
+    `unsaved_runs`: runs whose log lines the backend kept although their write never reached the workbook
+    (a killed run's journal): their mail counts as sent, but is no sign that a cycle's tab existed."""
     names = config.tabs
     schools_table = _table(snapshot, names.schools, SCHOOLS)
     cycles_table = _table(snapshot, names.cycles, CYCLES)
@@ -151,10 +158,22 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
             usable.append(c)
         seen_ids.add(c.cycle_id)
 
+    log_table = _table(snapshot, names.log, LOG)
+    log = parse_log(log_table) if log_table is not None else []
+    mailed = _mailed_for_cycles([r for r in log if r.run_id not in unsaved_runs])
+
     rules = config.reminders
     cycle_results: list[CycleResult] = []
     for cycle in usable:
         result = _evaluate_cycle(snapshot, cycle, by_code, schools, today, rules.before_days)
+        lost = _lost_tab_problem(result, mailed, names.cycles, cycles_table.label("cycle_id"))
+        if lost is not None:
+            # The tab was renamed, deleted or emptied after reminders went out: recreating it blank
+            # would remind (and escalate) every school again, certified or not.
+            result = CycleResult(cycle, tab_exists=result.tab_exists, processed=False, tab=result.tab)
+            problems.append(lost)
+        else:
+            result.entries = _without_lost_rows(result, mailed, problems)
         problems += [p for e in result.entries for p in e.problems]
         table = _table(snapshot, cycle.cycle_id, CYCLE_TAB)
         if table is not None:
@@ -170,9 +189,7 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
             requests = _evaluate_gcode(gcode_table, by_code, today, config)
             problems += [p for r in requests for p in r.problems]
 
-    log_table = _table(snapshot, names.log, LOG)
-    log = parse_log(log_table) if log_table is not None else []
-    memory = Memory.from_log(log)
+    memory = Memory.from_log(log).with_sheet(*_sheet_memory(cycle_results, config.reminders, today))
     days = SendingDays(rules.send_on_holidays)
     reminders = _decide(schools, cycle_results, requests, memory, today, config, days)
     problems = sorted(set(problems), key=lambda p: (p.tab, p.row, p.column, p.message))
@@ -202,6 +219,84 @@ def evaluate(snapshot: Snapshot, config: Config, today: dt.date) -> Evaluation:
     )
 
 
+def _mailed_for_cycles(log: list[LogRecord]) -> dict[str, dict[str, set[str]]]:
+    """Cycle id → school code → the runs the log shows a message from about it (sent or refused)."""
+    mailed: dict[str, dict[str, set[str]]] = {}
+    for record in log:
+        if record.kind == DIGEST:
+            continue
+        for item in record.items:
+            by_school = mailed.setdefault(item.rsplit(":", 1)[0], {})
+            by_school.setdefault(record.school_code, set()).add(record.run_id)
+    return mailed
+
+
+def _lost_tab_problem(
+    result: CycleResult, mailed: dict[str, dict[str, set[str]]], cycles_tab: str, column: str
+) -> Problem | None:
+    """A cycle the log has mail about, whose tab is gone, or holds no school row after two runs mailed.
+
+    One run is not enough for the rows: on a Google Sheet a run creates the tab before the mail and fills
+    it with its final write, so a run that failed in between leaves it empty, for the next run to fill."""
+    by_school = mailed.get(result.cycle.cycle_id, {})
+    if not result.processed or not by_school:
+        return None
+    if not result.tab_exists:
+        what = f"ไม่พบแท็บ {result.cycle.cycle_id!r} (ถูกเปลี่ยนชื่อหรือลบ)"
+    elif all(e.row is None for e in result.entries) and len(set().union(*by_school.values())) > 1:
+        what = f"แท็บ {result.tab!r} ไม่มีแถวของโรงเรียนเหลืออยู่"
+    else:
+        return None
+    return Problem(
+        cycles_tab,
+        result.cycle.row,
+        column,
+        f"{what} แต่บันทึกการส่งมีข้อความของรอบนี้แล้ว: กู้คืนแท็บ หรือตั้งรอบนี้เป็นไม่ใช้งาน (ระหว่างนี้จะไม่ส่งแจ้งเตือนของรอบนี้)",
+    )
+
+
+def _without_lost_rows(
+    result: CycleResult, mailed: dict[str, dict[str, set[str]]], problems: list[Problem]
+) -> list[EntryResult]:
+    """A school whose row was deleted after two runs mailed it is not added back blank (and reminded again:
+    its ticks are gone); after one run the row may be one that run could not write yet."""
+    by_school = mailed.get(result.cycle.cycle_id, {})
+    kept = []
+    for e in result.entries:
+        if e.row is None and len(by_school.get(e.school_code, ())) > 1:
+            problems.append(
+                Problem(
+                    result.tab,
+                    0,
+                    CYCLE_TAB.column("school_code").label,
+                    f"ไม่พบแถวของโรงเรียน {e.school_code} แต่บันทึกการส่งมีข้อความของรอบนี้ถึงโรงเรียนนี้แล้ว: "
+                    f"กู้คืนแถว หรือเพิ่มแถวของโรงเรียนนี้ใหม่ (ระหว่างนี้จะไม่ส่งแจ้งเตือนของรอบนี้)",
+                )
+            )
+        else:
+            kept.append(e)
+    return kept
+
+
+def _sheet_memory(
+    cycle_results: list[CycleResult], settings: ReminderSettings, today: dt.date
+) -> tuple[dict[str, set[str]], dict[str, set[dt.date]]]:
+    """What the cycle tabs remember besides the log: the day each school was last mailed about a cycle.
+    That day's step and every earlier one count as done, whatever happened to the log."""
+    steps: dict[str, set[str]] = {}
+    mailed_on: dict[str, set[dt.date]] = {}
+    for cr in cycle_results:
+        for e in cr.entries:
+            day = e.entry.last_reminded if e.entry is not None else None
+            if day is None or day > today or e.occurrence != 0:
+                continue
+            mailed_on.setdefault(e.school_code, set()).add(day)
+            steps.setdefault(e.school_code, set()).update(
+                s.step_id for s in cycle_steps(cr.cycle, settings, day)
+            )
+    return steps, mailed_on
+
+
 def _evaluate_cycle(
     snapshot: Snapshot,
     cycle: Cycle,
@@ -212,8 +307,8 @@ def _evaluate_cycle(
 ) -> CycleResult:
     table = _table(snapshot, cycle.cycle_id, CYCLE_TAB)
     tab = table.name if table is not None else cycle.cycle_id
-    if table is None and today < cycle.opens_on:
-        # The tab is created on the day the cycle opens.
+    if table is None and (today < cycle.opens_on or not cycle.active):
+        # The tab is created on the day the cycle opens (an inactive cycle needs none).
         return CycleResult(cycle, tab_exists=False, processed=False, tab=tab)
     if table is not None and table.missing_required:
         return CycleResult(cycle, tab_exists=True, processed=False, tab=tab)

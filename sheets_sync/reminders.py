@@ -135,6 +135,16 @@ class Memory:
                 mailed_on[key].add(r.sent_on)
         return cls(dict(steps), dict(mailed_on))
 
+    def with_sheet(self, steps: dict[str, set[str]], mailed_on: dict[str, set[dt.date]]) -> Memory:
+        """This memory and the workbook's own (steps done and days mailed, per school)."""
+        merged_steps = {k: set(v) for k, v in self.steps.items()}
+        merged_days = {k: set(v) for k, v in self.mailed_on.items()}
+        for who, ids in steps.items():
+            merged_steps.setdefault(who, set()).update(ids)
+        for who, days in mailed_on.items():
+            merged_days.setdefault(who, set()).update(days)
+        return Memory(merged_steps, merged_days)
+
     def done(self, who: str, step_id: str) -> bool:
         return step_id in self.steps.get(who, ())
 

@@ -42,6 +42,11 @@ def make_backend(config: Config, echo: Echo = _quiet) -> Backend:
     return XlsxBackend(config.workbook.path, config.tabs, config.workbook.lock_minutes)
 
 
+def unsaved_runs(backend: object) -> frozenset[str]:
+    """The runs whose log lines the backend read from its journal, not from the workbook."""
+    return frozenset(getattr(backend, "unsaved_runs", ()))
+
+
 def make_transport(config: Config, today: dt.date, dry_run: bool, echo: Echo) -> Transport:
     """The mail transport: dry-run when asked, else the configured one."""
     if dry_run or config.email.transport == "dry-run":
@@ -182,7 +187,7 @@ def run_sync(
         # The snapshot and the evaluation live for the whole run and hold no garbage: the collector
         # need not walk them again each time rendering messages triggers a full collection.
         gc.freeze()
-        ev = evaluate(snapshot, config, today)
+        ev = evaluate(snapshot, config, today, unsaved_runs(backend))
         summaries = summarize(ev)
         grid = summary_grid(ev, summaries)
         gc.freeze()

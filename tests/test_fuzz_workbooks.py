@@ -32,7 +32,7 @@ from sheets_sync import report as reports
 from sheets_sync.backends.xlsx import XlsxBackend
 from sheets_sync.cells import Cell, CellError
 from sheets_sync.config import Config, EmailSettings, OfficeSettings, TabNames, WorkbookSettings
-from sheets_sync.errors import WorkbookError
+from sheets_sync.errors import SheetsSyncError, WorkbookError
 from sheets_sync.evaluate import Evaluation, evaluate
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.mail.render import Renderer, header_text
@@ -843,3 +843,99 @@ def test_a_cycle_tab_named_in_another_case_is_used_not_duplicated(tmp_path: Path
     workbook = load_workbook(tmp_path / "workbook.xlsx")
     assert [t for t in workbook.sheetnames if t.upper().startswith("DMC-2569-1")] == ["dmc-2569-1"]
     assert "เขตรับรองแล้ว" in [c.value for c in workbook["dmc-2569-1"][2]]  # the status, from its ticks
+
+
+# -- people reshape the workbook between two runs -----------------------------------------------------------
+
+RESHAPES = ("rename", "empty", "merge", "libreoffice", "delete_log")
+
+
+def _logged_cycles(path: Path) -> set[str]:
+    """The cycles the log holds a message about (what the first run, or the generated log, left)."""
+    rows = XlsxBackend(path, TABS).read().get(TABS.log, [])
+    index = column_keys(LOG, rows[0] if rows else [])
+    items = [i for row in rows[1:] for i, key in zip(row, index, strict=False) if key == "items"]
+    return {part.strip().rsplit(":", 1)[0] for text in items for part in str(text or "").split(";")}
+
+
+def reshape(path: Path, how: str, processed: list[str], draw: Any) -> str:
+    """Change the saved workbook as a person might; returns the cycle tab touched ('' for none)."""
+    wb = load_workbook(path)
+    tabs = [t for t in wb.sheetnames if t.casefold() in {p.casefold() for p in processed}]
+    if how == "libreoffice":
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, bool):
+                        cell.value = "=TRUE()" if cell.value else "=FALSE()"
+    elif how == "delete_log" and TABS.log in wb.sheetnames:
+        ws = wb[TABS.log]
+        ws.delete_rows(2, ws.max_row)
+    elif tabs and how in ("rename", "empty", "merge"):
+        tab = draw(st.sampled_from(tabs))
+        ws = wb[tab]
+        if how == "rename":
+            ws.title = f"{tab} เดิม"
+        elif how == "empty":
+            ws.delete_rows(2, ws.max_row)
+        else:
+            column = draw(st.integers(1, max(ws.max_column, 1)))
+            ws.merge_cells(start_row=2, start_column=column, end_row=3, end_column=column)
+        wb.save(path)
+        return tab
+    wb.save(path)
+    return ""
+
+
+@settings(max_examples=XLSX_EXAMPLES)
+@given(workbooks(xlsx=True), TODAY, st.sampled_from(RESHAPES), st.data())
+def test_a_reshaped_workbook_never_misleads_the_next_run(
+    book: Book, today: dt.date, how: str, data: st.DataObject
+) -> None:
+    """A renamed or emptied cycle tab, merged cells, LibreOffice's =TRUE()/=FALSE(), deleted log rows:
+    the next run reminds nobody about a cycle whose tab is gone, mails no school twice on one day, reads
+    the same ticks, and stops before any mail when it could not save."""
+    if unusable(book):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = folder / "workbook.xlsx"
+        write_xlsx(book, path)
+        config = Config(
+            workbook=WorkbookSettings(path=path),
+            office=OfficeSettings(name="สพป.ทดสอบ", officer_email=OFFICER),
+            email=EmailSettings(outbox_dir=folder / "outbox", from_address="noreply@esa.example"),
+        )
+        first = sync_once(config, today)
+        processed = [cr.tab for cr in first.evaluation.cycle_results if cr.processed]
+        as_read = XlsxBackend(path, TABS).read()
+        logged = _logged_cycles(path)
+        tab = reshape(path, how, processed, data.draw)
+        later = today if how in ("delete_log", "libreoffice") else today + dt.timedelta(days=7)
+        if how == "libreoffice":
+            assert XlsxBackend(path, TABS).read() == as_read
+        before, outbox = path.read_bytes(), sorted(folder.glob("outbox/**/*.eml"))
+        try:
+            second = sync_once(config, later)
+        except SheetsSyncError as exc:
+            assert how == "merge" and "nothing was sent" in str(exc) and "\n" not in str(exc), exc
+            assert path.read_bytes() == before and sorted(folder.glob("outbox/**/*.eml")) == outbox
+            return
+        sent = [m for m in second.messages if m.kind != "digest"]
+        if how == "libreoffice":
+            assert sent == [], [m.as_dict() for m in sent]
+        if how == "delete_log":
+            # The cycle tabs' "last reminded" remembers the day (a G-code request has no such column).
+            about_cycles = {
+                m.school_code
+                for m in first.messages
+                if m.delivered and m.kind != "digest" and any(not i.startswith("G:") for i in m.items)
+            }
+            assert not about_cycles & {m.school_code for m in sent}, [m.as_dict() for m in sent]
+        cycle_id = next((cr.cycle.cycle_id for cr in first.evaluation.cycle_results if cr.tab == tab), "")
+        # (An emptied tab counts as lost only after two runs mailed about it: one run may have failed
+        # before writing rows it created; tests/test_workbook_safety.py covers that rule.)
+        if how == "rename" and cycle_id in logged:
+            assert not any(i.startswith(f"{cycle_id}:") for m in sent for i in m.items)
+            names = load_workbook(path, read_only=True).sheetnames
+            assert cycle_id.casefold() not in {n.casefold() for n in names}

@@ -3,17 +3,23 @@ and a lock whose holder died expires. Local workbook (lock file) and Google Shee
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from sheets_sync.backends import lock_holder
 from sheets_sync.backends.gsheets import LOCK_CELL, LOCK_TAB
 from sheets_sync.config import load_config
-from sheets_sync.errors import LockedError
+from sheets_sync.errors import ConfigError, LockedError
 from sheets_sync.sync import make_backend
 from tests import workbooks as wb
 from tests.sheets_api import SheetsApiServer
@@ -130,3 +136,141 @@ def test_two_syncs_at_once_on_one_workbook(tmp_path: Path) -> None:
     assert len({m.message_id for m in smtp.messages}) == len(smtp.messages) == 4  # 3 schools + the digest
     with make_backend(config).lock():
         pass
+
+
+# -- a lock is never taken from a live run; a damaged lock is one line ---------------------------------------
+
+
+def local_office(folder: Path, **workbook: object) -> Path:
+    wb.office_workbook(folder / "workbook.xlsx", [wb.school(n) for n in range(1, 3)], [wb.DMC_1])
+    return wb.write_config(folder, workbook={"backend": "xlsx", "path": "workbook.xlsx", **workbook})
+
+
+@pytest.fixture
+def live_process() -> Iterator[subprocess.Popen[bytes]]:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        yield child
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_live_run_keeps_its_lock_past_lock_minutes(
+    tmp_path: Path, live_process: subprocess.Popen[bytes]
+) -> None:
+    """Before: a run older than lock_minutes lost its lock though its process was alive."""
+    config = load_config(local_office(tmp_path, lock_minutes=5))
+    lock = tmp_path / "workbook.xlsx.lock"
+    holder = lock_holder.this_run() | {"pid": live_process.pid, "started_at": time.time() - 3600}
+    holder["process_start"] = lock_holder.process_start(live_process.pid)
+    lock.write_text(json.dumps(holder))
+    with pytest.raises(LockedError) as refused, make_backend(config).lock():
+        pass
+    assert f"pid {live_process.pid} on {socket.gethostname()}" in str(refused.value)
+    # the process ends: its lock is free at once, however young
+    live_process.kill()
+    live_process.wait()
+    lock.write_text(json.dumps(holder | {"started_at": time.time()}))
+    with make_backend(config).lock():
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    assert not lock.exists()
+
+
+def test_a_lock_whose_process_id_was_reused_is_stale(
+    tmp_path: Path, live_process: subprocess.Popen[bytes]
+) -> None:
+    config = load_config(local_office(tmp_path))
+    holder = lock_holder.this_run() | {"pid": live_process.pid, "process_start": -1}
+    (tmp_path / "workbook.xlsx.lock").write_text(json.dumps(holder))
+    with make_backend(config).lock():
+        pass
+
+
+@pytest.mark.parametrize("minutes", [0, 1, 4])
+def test_lock_minutes_below_five_is_refused(tmp_path: Path, minutes: int) -> None:
+    """Before: lock_minutes = 0 was accepted (four runs at once sent 1,280 messages for 320 schools)."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(local_office(tmp_path, lock_minutes=minutes))
+    assert str(refused.value).endswith("[workbook] lock_minutes must be 5 or more")
+    assert load_config(local_office(tmp_path, lock_minutes=5)).workbook.lock_minutes == 5
+
+
+@pytest.mark.parametrize(
+    "content", ["", "{", '{"started_at": NaN}', '{"started_at": 1e20, "pid": 1}', "[]", '{"started_at": "x"}']
+)
+def test_an_empty_or_damaged_lock_file_is_one_line_and_not_stale_at_once(
+    tmp_path: Path, content: str
+) -> None:
+    """Before: an empty lock counted as stale at once; NaN or 1e20 ended in a traceback."""
+    config = load_config(local_office(tmp_path))
+    lock = tmp_path / "workbook.xlsx.lock"
+    lock.write_text(content)
+    with pytest.raises(LockedError) as refused, make_backend(config).lock():
+        pass
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(f"{lock} holds no readable lock (empty or damaged")
+    assert lock.read_text() == content
+    # older than lock_minutes (by the file's own time): stale, taken
+    old = time.time() - 31 * 60
+    os.utime(lock, (old, old))
+    with make_backend(config).lock():
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+
+
+def test_the_lock_file_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    """A run that finds the lock never reads it empty or half written (it is written aside, then linked).
+    Another process reads the lock as fast as it can while this one takes and gives it back."""
+    config = load_config(local_office(tmp_path))
+    lock = tmp_path / "workbook.xlsx.lock"
+    seen = tmp_path.parent / f"{tmp_path.name}-seen.txt"
+    watch = (
+        "import pathlib, sys, time\n"
+        f"lock, out = pathlib.Path({str(lock)!r}), open({str(seen)!r}, 'w')\n"
+        "end = time.monotonic() + 3\n"
+        "while time.monotonic() < end:\n"
+        "    try:\n"
+        "        out.write(repr(lock.read_text()) + '\\n')\n"
+        "    except FileNotFoundError:\n"
+        "        pass\n"
+    )
+    watcher = subprocess.Popen([sys.executable, "-c", watch])
+    try:
+        while watcher.poll() is None:
+            with make_backend(config).lock():
+                pass
+    finally:
+        watcher.wait()
+    texts = [ast.literal_eval(line) for line in seen.read_text().splitlines()]
+    assert texts, "the watcher never saw the lock"
+    assert all(json.loads(text)["pid"] == os.getpid() for text in texts)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sheets-sync.toml", "workbook.xlsx"]
+
+
+@pytest.mark.parametrize("value", ['{"started_at": NaN, "host": "x"}', '{"started_at": 1e20}', "busy", "42"])
+def test_a_damaged_sheet_lock_is_one_line(server: SheetsApiServer, tmp_path: Path, value: str) -> None:
+    sid, config = office(server, tmp_path)
+    sync(config, gsheets_backend(config), DAY)  # type: ignore[arg-type]
+    server.set_values(sid, LOCK_TAB, [[value]])
+    with pytest.raises(LockedError) as refused:
+        sync(config, gsheets_backend(config), DAY + dt.timedelta(days=1))  # type: ignore[arg-type]
+    assert str(refused.value) == (
+        f"spreadsheet {sid}: cell A1 of the hidden tab '{LOCK_TAB}' holds no readable lock; "
+        f"clear it if no sync is running"
+    )
+
+
+def test_a_live_run_on_this_machine_keeps_the_sheet_lock(
+    server: SheetsApiServer, tmp_path: Path, live_process: subprocess.Popen[bytes]
+) -> None:
+    sid, config = office(server, tmp_path)
+    sync(config, gsheets_backend(config), DAY)  # type: ignore[arg-type]
+    holder = lock_holder.this_run() | {"token": "other", "pid": live_process.pid}
+    holder |= {"started_at": time.time() - 3600, "process_start": lock_holder.process_start(live_process.pid)}
+    server.set_values(sid, LOCK_TAB, [[json.dumps(holder)]])
+    with pytest.raises(LockedError, match="is being synced by another run"):
+        sync(config, gsheets_backend(config), DAY + dt.timedelta(days=1))  # type: ignore[arg-type]
+    live_process.kill()
+    live_process.wait()
+    result = sync(config, gsheets_backend(config), DAY + dt.timedelta(days=1))  # type: ignore[arg-type]
+    assert result.wrote

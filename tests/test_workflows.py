@@ -704,6 +704,16 @@ MESSAGES = [
     "workbook not found; run 'sheets-sync init' to create it",
     "cannot be opened as an .xlsx workbook",
     "changed on disk while the sync ran",
+    "holds no readable lock",
+    "lock_minutes must be",
+    # backends/xlsx_preflight.py
+    "is open in",
+    "is read-only; make it writable",
+    "cannot create files in this folder",
+    "KB free, the save needs about",
+    "are merged, in column",
+    "cannot be written (open in Excel",
+    "could not be saved",
 ]
 ENGLISH_HEADING = "# Deploying sheets-sync with GitHub Actions"
 
@@ -740,6 +750,7 @@ DEPLOYMENT_FILES = [
     "backends/google_auth.py",
     "backends/gsheets.py",
     "backends/xlsx.py",
+    "backends/xlsx_preflight.py",
     "mail/smtp.py",
 ]
 # Errors with no row in the guide, and why.

@@ -14,9 +14,7 @@ import dataclasses
 import datetime as dt
 import functools
 import json
-import os
 import re
-import socket
 import time
 import uuid
 import zlib
@@ -31,6 +29,7 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
 from sheets_sync import cells
+from sheets_sync.backends import lock_holder
 from sheets_sync.cells import Cell
 from sheets_sync.config import Config
 from sheets_sync.errors import BackendError, LockedError, SheetsSyncError
@@ -248,21 +247,32 @@ class GsheetsBackend:
                 self._lock_held = False
 
     def _lock_holder(self, value: Cell) -> dict[str, Any] | None:
-        """The run holding the lock cell, unless the cell is empty, unreadable or expired."""
+        """The run holding the lock cell, unless the cell is empty or expired. A run that is still alive
+        on this machine never expires; a cell holding anything but a lock (NaN, 1e20, text) holds it too,
+        naming no run, until a person clears it."""
+        if value is None or value == "":
+            return None
         try:
-            holder = json.loads(str(value)) if value else None
+            holder = json.loads(str(value))
         except ValueError:
-            return None
-        if not isinstance(holder, dict) or not isinstance(holder.get("started_at"), int | float):
-            return None
-        if time.time() - holder["started_at"] > self.config.workbook.lock_minutes * 60:
-            return None
-        return holder
+            holder = None
+        started = lock_holder.started_at(holder)
+        if started is None or not isinstance(holder, dict):
+            return {}
+        alive = lock_holder.alive_here(holder)
+        if alive is not None:
+            return holder if alive else None
+        return None if time.time() - started > self.config.workbook.lock_minutes * 60 else holder
 
     def _check_lock(self, value: Cell) -> None:
         holder = self._lock_holder(value)
         if holder is None or holder.get("token") == self._token:
             return
+        if not holder:
+            raise LockedError(
+                f"spreadsheet {self.spreadsheet_id}: cell A1 of the hidden tab {LOCK_TAB!r} holds no readable "
+                f"lock; clear it if no sync is running"
+            )
         since = dt.datetime.fromtimestamp(holder["started_at"], dt.UTC).strftime("%H:%M UTC")
         raise LockedError(
             f"spreadsheet {self.spreadsheet_id} is being synced by another run ({holder.get('host', '?')}, "
@@ -282,14 +292,7 @@ class GsheetsBackend:
             }
             out.append({"addSheet": {"properties": props}})
             self.sheets[LOCK_TAB] = {"properties": props}
-        holder = json.dumps(
-            {
-                "token": self._token,
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "started_at": time.time(),
-            }
-        )
+        holder = json.dumps({"token": self._token, **lock_holder.this_run(), "started_at": time.time()})
         out.append(
             {
                 "updateCells": {

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import math
 import os
-import socket
+import stat
 import tempfile
 import time
 import zipfile
@@ -29,10 +29,12 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from sheets_sync import cells
+from sheets_sync.backends import lock_holder
+from sheets_sync.backends.xlsx_preflight import check_before_sending
+from sheets_sync.backends.xlsx_rows import ComputedValues, filled_rows, sheet_rows, used_rows, used_width
 from sheets_sync.cells import Cell, cell_value
 from sheets_sync.config import TabNames
-from sheets_sync.errors import LockedError, WorkbookError
+from sheets_sync.errors import BackendError, LockedError, WorkbookError
 from sheets_sync.evaluate import Snapshot
 from sheets_sync.plan import TabWrite, WritePlan, column_positions, place
 from sheets_sync.schema import CYCLE_STATUSES, HEADER_FILL, INVALID_FILL, LOG, Kind, Status, TabSpec
@@ -71,53 +73,81 @@ class XlsxBackend:
         self.wb: WorkbookType | None = None
         self._stat: tuple[int, int] | None = None
         self._pending_log: list[dict[str, Cell]] = []
+        # Runs whose log lines come from the journal: killed before their save.
+        self.unsaved_runs: set[str] = set()
 
     # -- lock -----------------------------------------------------------------------------------------
     @contextmanager
     def lock(self) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": time.time()}
         for _ in range(2):
-            try:
-                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                if self._stale_lock() and self._break_lock():
-                    continue
-                raise self._locked_error() from None
-            with os.fdopen(fd, "w") as fh:
-                json.dump(me, fh)
-            self._remove_leftovers()
-            break
+            if self._take_lock():
+                break
+            if not (self._stale_lock() and self._break_lock()):
+                raise self._locked_error()
+        else:
+            raise self._locked_error()
+        self._remove_leftovers()
         try:
             yield
         finally:
             self.lock_path.unlink(missing_ok=True)
 
+    def _take_lock(self) -> bool:
+        """Create the lock file whole or not at all: written aside, then linked into place (which fails,
+        like O_EXCL, when the lock exists), so another run never reads it empty or half written."""
+        me = lock_holder.this_run()
+        aside = self.lock_path.with_name(f"{self.lock_path.name}.new-{os.getpid()}")
+        try:
+            aside.write_text(json.dumps(me))
+            os.link(aside, self.lock_path)
+            return True
+        except FileExistsError:
+            return False
+        except PermissionError:
+            raise BackendError(
+                f"{self.path.parent}: cannot create files in this folder (read-only?); nothing was sent. "
+                f"Give the account running the sync write access to it"
+            ) from None
+        finally:
+            aside.unlink(missing_ok=True)
+
     def _remove_leftovers(self) -> None:
         """Temporary copies left by a run killed while saving (holding the lock, no other run writes them)."""
-        for leftover in self.path.parent.glob(f".{self.path.stem}-*.xlsx"):
+        target = self.path.resolve()
+        leftovers = [
+            *target.parent.glob(f".{target.stem}-*.xlsx"),
+            *target.parent.glob(f".{target.stem}.probe-*"),
+        ]
+        for leftover in leftovers:
             leftover.unlink(missing_ok=True)
 
     def _holder(self, path: Path | None = None) -> dict[str, Any]:
+        """The lock's holder, or {} when the file is empty or damaged (a started_at such as NaN or 1e20)."""
         try:
             data = json.loads((path or self.lock_path).read_text())
-            return data if isinstance(data, dict) else {}
         except (OSError, ValueError):
             return {}
+        return data if lock_holder.started_at(data) is not None else {}
+
+    def _since(self, path: Path | None = None) -> float | None:
+        """When the lock was taken: its holder's word, else the file's own time (an unreadable lock is not
+        taken as stale at once: it may be a run's)."""
+        started = lock_holder.started_at(self._holder(path))
+        if started is not None:
+            return started
+        try:
+            return (path or self.lock_path).stat().st_mtime
+        except OSError:
+            return None
 
     def _stale_lock(self, path: Path | None = None) -> bool:
-        holder = self._holder(path)
-        started = holder.get("started_at")
-        if not isinstance(started, int | float) or time.time() - started > self.lock_minutes * 60:
-            return True
-        if holder.get("host") == socket.gethostname() and isinstance(holder.get("pid"), int):
-            try:
-                os.kill(holder["pid"], 0)
-            except ProcessLookupError:
-                return True
-            except PermissionError:
-                return False
-        return False
+        alive = lock_holder.alive_here(self._holder(path))
+        if alive is not None:
+            # On this machine the holder's process says it all, however long the run takes.
+            return not alive
+        since = self._since(path)
+        return since is None or time.time() - since > self.lock_minutes * 60
 
     def _break_lock(self) -> bool:
         """Move a dead run's lock aside; only one of two runs that both found it stale can do so."""
@@ -137,10 +167,16 @@ class XlsxBackend:
 
     def _locked_error(self) -> LockedError:
         holder = self._holder()
-        since = dt.datetime.fromtimestamp(holder.get("started_at", 0)).strftime("%H:%M")
+        since = self._since()
+        at = dt.datetime.fromtimestamp(since).strftime("%H:%M") if since is not None else "?"
+        if not holder:
+            return LockedError(
+                f"{self.lock_path} holds no readable lock (empty or damaged, written at {at}); if no sync is "
+                f"running delete it, else wait: it counts as stale after lock_minutes = {self.lock_minutes}"
+            )
         return LockedError(
             f"{self.path.name} is being synced by another run (pid {holder.get('pid')} on "
-            f"{holder.get('host')}, since {since}); wait for it to finish, or delete {self.lock_path} "
+            f"{holder.get('host')}, since {at}); wait for it to finish, or delete {self.lock_path} "
             f"if no sync is running"
         )
 
@@ -169,8 +205,11 @@ class XlsxBackend:
     def read(self) -> Snapshot:
         wb = self.wb or self.load()
         snapshot: Snapshot = {}
+        computed = ComputedValues(self.path)
         for ws in wb.worksheets:
-            snapshot[ws.title] = [[cell_value(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            rows, formulas = sheet_rows(ws)
+            computed.resolve(ws, rows, formulas)
+            snapshot[ws.title] = rows
         # Log lines from a run that stopped before saving still count: they are merged on commit.
         # A run killed after saving but before deleting its journal left lines the log already has.
         rows = snapshot.setdefault(self.tabs.log, [[c.label for c in LOG.columns]])
@@ -181,6 +220,7 @@ class XlsxBackend:
             for e in self._read_journal()
             if (str(e.get("run_id", "")), str(e.get("message_id", ""))) not in logged
         ]
+        self.unsaved_runs = {str(e.get("run_id", "")) for e in self._pending_log}
         if self._pending_log:
             for entry in self._pending_log:
                 line: list[Cell] = [None] * (max(positions.values()) + 1)
@@ -223,7 +263,7 @@ class XlsxBackend:
             header = []
         positions, new_headers = column_positions(header, spec)
         if new_headers and ws.max_row > 1:
-            positions, new_headers = column_positions(header, spec, _used_width(ws))
+            positions, new_headers = column_positions(header, spec, used_width(sheet_rows(ws)[0]))
         for col, text in new_headers.items():
             cell = ws.cell(row=1, column=col + 1, value=text)
             cell.font = Font(bold=True)
@@ -291,6 +331,10 @@ class XlsxBackend:
         if plan.summary is not None and self._ws(self.tabs.summary) is None:
             assert self.wb is not None
             self.wb.create_sheet(self.tabs.summary)
+        if plan.run_lock:
+            # A sync: what could stop the save stops the run now, before the first message.
+            assert self.wb is not None
+            check_before_sending(self.wb, self.path, plan.tabs)
 
     # -- write ----------------------------------------------------------------------------------------
     def append_log(self, rows: list[dict[str, Cell]]) -> None:
@@ -314,12 +358,13 @@ class XlsxBackend:
 
     def _write_tab(self, tw: TabWrite) -> list[str]:
         ws = self.ensure_tab(tw.tab, tw.spec, tw.statuses)
-        header = [cell_value(c.value) for c in ws[1]]
+        rows, _ = sheet_rows(ws)
+        header = rows[0] if rows else []
         positions, _ = column_positions(header, tw.spec)
-        key_col = positions[tw.key] + 1
-        keys = [cell_value(ws.cell(row=r, column=key_col).value) for r in range(2, ws.max_row + 1)]
-        filled = _filled_rows(ws) if tw.needs_whole_tab else None
-        placement = place(tw, header, keys, _used_rows(ws), filled)
+        key_col = positions[tw.key]
+        keys = [row[key_col] if key_col < len(row) else None for row in rows[1:]]
+        filled = filled_rows(rows) if tw.needs_whole_tab else None
+        placement = place(tw, header, keys, used_rows(rows), filled)
         date_cols = {positions[c.key] for c in tw.spec.columns if c.kind is Kind.DATE and c.key in positions}
         tick_cols = {positions[c.key] for c in tw.spec.columns if c.kind is Kind.TICK and c.key in positions}
         for col, text in placement.new_headers.items():
@@ -402,7 +447,7 @@ class XlsxBackend:
         if self._pending_log:
             ws = self.ensure_tab(self.tabs.log, LOG)
             positions, _ = column_positions([cell_value(c.value) for c in ws[1]], LOG)
-            start = ws.max_row + 1
+            start = used_rows(sheet_rows(ws)[0]) + 1
             for i, entry in enumerate(self._pending_log):
                 for key, value in entry.items():
                     if key in positions:
@@ -414,7 +459,13 @@ class XlsxBackend:
                     f"{self.path} changed on disk while the sync ran (saved from Excel or LibreOffice?); "
                     f"nothing was written to it. Close it and run the sync again"
                 )
-        save_atomically(self.wb, self.path)
+        try:
+            save_atomically(self.wb, self.path)
+        except OSError as exc:
+            raise BackendError(
+                f"{self.path}: could not be saved ({exc.strerror or exc}); what was sent is kept in "
+                f"{self.journal_path.name} and goes into the log on the next run. Run the sync again"
+            ) from None
         self.journal_path.unlink(missing_ok=True)
         self._pending_log = []
         st = self.path.stat()
@@ -422,17 +473,6 @@ class XlsxBackend:
 
     def row_link(self, tab: str, row: int) -> str:
         return f"แท็บ {tab} แถว {row}" if row else ""
-
-
-def _used_width(ws: Worksheet) -> int:
-    """How many columns hold a value in any row."""
-    width = 0
-    for row in ws.iter_rows(values_only=True):
-        for i in range(len(row) - 1, width - 1, -1):
-            if not cells.is_blank(cell_value(row[i])):
-                width = i + 1
-                break
-    return width
 
 
 def _log_identity(row: list[Cell], positions: dict[str, int]) -> tuple[str, str]:
@@ -443,23 +483,6 @@ def _log_identity(row: list[Cell], positions: dict[str, int]) -> tuple[str, str]
         return str(row[pos]) if pos is not None and pos < len(row) and row[pos] is not None else ""
 
     return at("run_id"), at("message_id")
-
-
-def _filled_rows(ws: Worksheet) -> set[int]:
-    """Data rows (1 = the row under the header) holding any value."""
-    return {
-        n
-        for n, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=1)
-        if any(not cells.is_blank(cell_value(v)) for v in row)
-    }
-
-
-def _used_rows(ws: Worksheet) -> int:
-    """The last row holding a value (styled but empty rows do not count)."""
-    for row in range(ws.max_row, 0, -1):
-        if any(not cells.is_blank(cell_value(c.value)) for c in ws[row]):
-            return row
-    return 0
 
 
 def text_width(text: str) -> float:
@@ -540,14 +563,30 @@ def _xlsx_value(value: Cell) -> Cell:
 
 
 def save_atomically(wb: Workbook, path: Path) -> None:
-    """Write to a temporary file beside the target, then rename: a crash never leaves half a workbook."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".xlsx")
+    """Write to a temporary file beside the target, then rename: a crash never leaves half a workbook.
+
+    A symlink stays a symlink (the file it points to is replaced), and the file keeps its mode and group."""
+    target = path.resolve()
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=".xlsx")
     os.close(fd)
     try:
         wb.save(tmp)
+        if target.exists():
+            st = target.stat()
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            with contextlib.suppress(OSError):
+                os.chown(tmp, -1, st.st_gid)  # only a member of the group, or root, may
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
