@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import functools
-import json
+import logging
 import os
 import shutil
 import signal
@@ -22,9 +23,29 @@ from sheets_sync.config import CONFIG_ENV, Config, load_config
 from sheets_sync.errors import MailError, SheetsSyncError
 from sheets_sync.evaluate import Evaluation, evaluate
 from sheets_sync.newyear import HELP_TABLE
+from sheets_sync.outgoing import for_terminal, outgoing_json, workflow_message
 from sheets_sync.thaidates import today_in
 
 F = Callable[..., Any]
+
+
+def say(message: str = "", err: bool = False, nl: bool = True) -> None:
+    """Every line the CLI prints: personal data masked, control characters dropped, no workflow command."""
+    click.echo(for_terminal(message), err=err, nl=nl)
+
+
+class _GuardedLog(logging.Handler):
+    """The package's log records (an SMTP server's words, retries) reach stderr through the same guard."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            say(self.format(record), err=True)
+
+
+def _guard_logs() -> None:
+    logger = logging.getLogger("sheets_sync")
+    if not any(isinstance(h, _GuardedLog) for h in logger.handlers):
+        logger.addHandler(_GuardedLog(logging.WARNING))
 
 
 class Context:
@@ -41,7 +62,7 @@ class Context:
 
     def progress(self, message: str) -> None:
         if not self.quiet:
-            click.echo(message, err=True)
+            say(message, err=True)
 
     def today(self, override: dt.datetime | None) -> dt.date:
         return override.date() if override else today_in(self.config.zone)
@@ -62,20 +83,49 @@ def common_options(func: F) -> F:
         ctx = Context(config_path, quiet)
         try:
             return func(ctx, **kwargs)
-        except SheetsSyncError as exc:
+        except (SheetsSyncError, OSError) as exc:
             if os.environ.get("SHEETS_SYNC_RAISE"):
                 raise
+            message = str(exc) if isinstance(exc, SheetsSyncError) else os_error_line(exc)
             if os.environ.get("GITHUB_ACTIONS") == "true":
                 # Shown on the workflow run's page, not only in the step's log.
-                click.echo(f"::error::{exc}", err=True)
-            raise click.ClickException(str(exc)) from None
+                click.echo(f"::error::{workflow_message(message)}", err=True)
+            raise click.ClickException(for_terminal(message)) from None
 
     return wrapper
+
+
+# Dates far from now overflow the date arithmetic of reminders (9999-12-31 + 7 days): refused as usage.
+TODAY_RANGE = (dt.datetime(2000, 1, 1), dt.datetime(2199, 12, 31))
+
+
+def _check_today(ctx: click.Context, param: click.Parameter, value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and not TODAY_RANGE[0] <= value <= TODAY_RANGE[1]:
+        low, high = (d.date().isoformat() for d in TODAY_RANGE)
+        raise click.BadParameter(f"{value.date().isoformat()} is not between {low} and {high}")
+    return value
+
+
+_WHAT_TO_DO = {
+    errno.ENOSPC: "the disk is full: free some space and run again",
+    errno.EROFS: "the folder is on a read-only disk: use a writable folder in the config",
+    errno.EACCES: "no permission: make it writable for this user, or use another folder in the config",
+    errno.EPERM: "no permission: make it writable for this user, or use another folder in the config",
+}
+
+
+def os_error_line(exc: OSError) -> str:
+    """A failure of the disk or the system as one line: the file, the cause, what to do."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    cause = exc.strerror or type(exc).__name__
+    hint = _WHAT_TO_DO.get(exc.errno or 0, "")
+    return f"{where}{cause}" + (f"; {hint}" if hint else "")
 
 
 today_option = click.option(
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
+    callback=_check_today,
     help="Act as if today were this date (YYYY-MM-DD); default: today in the office's time zone.",
 )
 
@@ -91,6 +141,7 @@ def cli() -> None:
 
     Try it with no account: `sheets-sync demo`.
     """
+    _guard_logs()
 
 
 def _backend(ctx: Context) -> Any:
@@ -125,7 +176,7 @@ def init(ctx: Context) -> None:
         backend.prepare(plan)
         backend.commit()
     where = getattr(backend, "path", None) or ctx.config.workbook.spreadsheet_id
-    click.echo(f"{'created' if created else 'checked'} {where}")
+    say(f"{'created' if created else 'checked'} {where}")
 
 
 def _start_if_missing(backend: Any) -> bool:
@@ -151,7 +202,7 @@ def new_year(ctx: Context, year: int, skip_existing: bool) -> None:
             backend.write(plan)
             backend.commit()
     noun = "cycle" if len(added) == 1 else "cycles"
-    click.echo(f"added {len(added)} {noun}: {', '.join(added)}" if added else "nothing to add")
+    say(f"added {len(added)} {noun}: {', '.join(added)}" if added else "nothing to add")
 
 
 new_year.short_help = "Add the five default cycles of academic YEAR (BE)."
@@ -193,22 +244,20 @@ def import_schools(ctx: Context, file: Path, dry_run: bool) -> None:
             backend.commit()
     if result.unused:
         names = ", ".join(repr(n) for n in result.unused)
-        click.echo(
-            f"not imported: column {names}; the columns it knows (label (key): other names):", err=True
-        )
+        say(f"not imported: column {names}; the columns it knows (label (key): other names):", err=True)
         for line in known_columns():
-            click.echo(f"  {line}", err=True)
+            say(f"  {line}", err=True)
     for p in result.problems:
-        click.echo(f"skipped: {p}", err=True)
+        say(f"skipped: {p}", err=True)
     imported = "would be imported" if dry_run else "imported"
     for p in result.no_email:
-        click.echo(f"no email: {p.tab}!แถว {p.row} {imported} with ยังไม่มีอีเมล in tab "
+        say(f"no email: {p.tab}!แถว {p.row} {imported} with ยังไม่มีอีเมล in tab "
                    f"{ctx.config.tabs.schools!r}; type the address there", err=True)  # fmt: skip
     if dry_run:
         for change in result.changes:
-            click.echo(str(change))
+            say(str(change))
     add, update = ("would add", "would update") if dry_run else ("added", "updated")
-    click.echo(f"{add} {len(result.added)}, {update} {len(result.updated)}, unchanged {result.unchanged}, "
+    say(f"{add} {len(result.added)}, {update} {len(result.updated)}, unchanged {result.unchanged}, "
                f"skipped {len({p.row for p in result.problems})}")  # fmt: skip
 
 
@@ -238,7 +287,7 @@ def share_list(ctx: Context) -> None:
             for address in usable_emails(school.contact_emails):
                 seen.setdefault(address.casefold(), address)
     ctx.progress(f"{len(seen)} addresses of {sum(s.active for s in schools)} active schools")
-    click.echo(", ".join(seen.values()))
+    say(", ".join(seen.values()))
 
 
 @cli.command()
@@ -259,31 +308,37 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, no_mail: bool, 
     after midnight makes lateness exact to the day: a school is late only if a run saw its box
     still empty after the deadline day.
     """
-    from sheets_sync.run_summary import text_summary, write_step_summary
+    from sheets_sync.run_summary import StepSummaryError, refusals, text_summary, write_step_summary
     from sheets_sync.sync import make_backend, make_transport, run_sync
 
     config = ctx.config
     day = ctx.today(today)
     backend = make_backend(config, ctx.progress)
-    transport = make_transport(config, day, dry_run, lambda line: click.echo(line))
+    transport = make_transport(config, day, dry_run, say)
     line = _line_sender(config, ctx, dry_run or no_mail)
     with _stop_on_sigterm():
         result = run_sync(
             config, backend, transport, day, dry_run=dry_run, no_mail=no_mail, echo=ctx.progress, line=line
         )
     if as_json:
-        click.echo(json.dumps(_sync_json(result), ensure_ascii=False, indent=2))
+        say(outgoing_json(_sync_json(result)))
     else:
-        click.echo(text_summary(result))
+        say(text_summary(result))
         outbox = getattr(transport, "written", None)
         if outbox:
-            click.echo(f"outbox: {config.email.outbox_dir / 'index.html'}")
+            say(f"outbox: {config.email.outbox_dir / 'index.html'}")
         if result.line is not None:
-            click.echo(result.line.summary())
-    write_step_summary(result, dry_run=dry_run)
+            say(result.line.summary())
+    try:
+        write_step_summary(result, dry_run=dry_run)
+    except StepSummaryError as exc:
+        say(f"warning: {exc}", err=True)
     ctx.progress(f"done in {result.seconds:.2f}s")
     if result.mail_error:
         raise MailError(result.mail_error)
+    refused = refusals(result)
+    if refused:
+        raise MailError(refused)
     if result.line is not None and result.line.error:
         raise SheetsSyncError(result.line.error)
 
@@ -343,12 +398,12 @@ def status(ctx: Context, today: dt.datetime | None, as_json: bool) -> None:
     ev = _evaluate(ctx, today)
     summaries = summarize(ev)
     if as_json:
-        click.echo(json.dumps(status_data(ev, summaries), ensure_ascii=False, indent=2))
+        say(outgoing_json(status_data(ev, summaries)))
         return
-    click.echo(status_table(summaries))
+    say(status_table(summaries))
     if ev.requests:
         counts = gcode_counts(ev)
-        click.echo("G-code: " + ", ".join(f"{k} {n}" for k, n in counts.items() if n))
+        say("G-code: " + ", ".join(f"{k} {n}" for k, n in counts.items() if n))
 
 
 @cli.command()
@@ -359,16 +414,14 @@ def validate(ctx: Context, today: dt.datetime | None, as_json: bool) -> None:
     """List every problem in the workbook by tab, row and column; exit 1 when there is any."""
     ev = _evaluate(ctx, today)
     if as_json:
-        click.echo(
-            json.dumps(
-                [{"tab": p.tab, "row": p.row, "column": p.column, "message": p.message} for p in ev.problems],
-                ensure_ascii=False,
-                indent=2,
+        say(
+            outgoing_json(
+                [{"tab": p.tab, "row": p.row, "column": p.column, "message": p.message} for p in ev.problems]
             )
         )
     else:
         for p in ev.problems:
-            click.echo(str(p))
+            say(str(p))
         ctx.progress(f"{len(ev.problems)} problems")
     if ev.problems:
         sys.exit(1)
@@ -397,16 +450,16 @@ def preview(ctx: Context, school_code: str, today: dt.datetime | None, as_html: 
         raise click.ClickException(f"school {wanted} is not in tab {ctx.config.tabs.schools!r}")
     reminder = next((r for r in ev.reminders if r.school.code == wanted), None)
     if reminder is None:
-        click.echo(f"no email due today for {wanted} (nothing owed, already sent, or not a sending day)")
+        say(f"no email due today for {wanted} (nothing owed, already sent, or not a sending day)")
         return
     rendered = Renderer(ctx.config, backend.row_link).school(reminder, ev.today)
     msg = rendered.message
     for header in ("From", "To", "Cc", "Reply-To", "Subject"):
         if msg.get(header):
-            click.echo(f"{header}: {header_text(msg, header)}")
-    click.echo("")
+            say(f"{header}: {header_text(msg, header)}")
+    say("")
     body = msg.get_body(preferencelist=("html",) if as_html else ("plain",))
-    click.echo(body.get_content() if body is not None else "")
+    say(body.get_content() if body is not None else "")
 
 
 @cli.command()
@@ -439,13 +492,13 @@ def demo(ctx: Context, folder: Path, fresh: bool) -> None:
         create_demo(folder)
     config = load_config(config_path)
     backend = make_backend(config)
-    transport = make_transport(config, DEMO_TODAY, False, click.echo)
+    transport = make_transport(config, DEMO_TODAY, False, say)
     result = run_sync(config, backend, transport, DEMO_TODAY, echo=ctx.progress)
-    click.echo(text_summary(result))
-    click.echo("")
-    click.echo(f"workbook: {config.workbook.path}")
-    click.echo(f"emails:   {config.email.outbox_dir / 'index.html'}  ({len(result.messages)} new this run)")
-    click.echo(f"next:     sheets-sync status --config {config_path} --today {DEMO_TODAY.isoformat()}")
+    say(text_summary(result))
+    say("")
+    say(f"workbook: {config.workbook.path}")
+    say(f"emails:   {config.email.outbox_dir / 'index.html'}  ({len(result.messages)} new this run)")
+    say(f"next:     sheets-sync status --config {config_path} --today {DEMO_TODAY.isoformat()}")
 
 
 @cli.command(short_help="A report for the director (HTML, Markdown or JSON).")
@@ -481,17 +534,17 @@ def report(ctx: Context, today: dt.datetime | None, cycle_id: str | None, out: P
     ev = _evaluate(ctx, today)
     built = reports.build(ev, summarize(ev), cycle_id)
     if fmt == "json":
-        text = json.dumps(reports.to_json(built), ensure_ascii=False, indent=2) + "\n"
+        text = outgoing_json(reports.to_json(built)) + "\n"
     elif fmt == "md":
         text = reports.to_markdown(built)
     else:
         text = reports.to_html(built)
     if out is None:
-        click.echo(text, nl=False)
+        say(text, nl=False)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {out}")
+    say(f"wrote {out}")
 
 
 @cli.command("line-listen")
@@ -530,7 +583,7 @@ def doctor(ctx: Context) -> None:
     failed = 0
     for check in run_checks(ctx.config_path):
         mark = "FAIL" if not check.ok else "WARN" if check.warn else "ok  "
-        click.echo(f"{mark} {check.name}: {check.detail}")
+        say(f"{mark} {check.name}: {check.detail}")
         failed += not check.ok
     if failed:
         sys.exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -13,6 +14,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sheets_sync.errors import ConfigError
 from sheets_sync.line.settings import LineSettings
+from sheets_sync.outgoing import vouch
+from sheets_sync.secret_values import (
+    ENV_NAME_KEYS,
+    env_name_problem,
+    looks_like_token,
+    secret_shape,
+    strings_in,
+)
 
 CONFIG_ENV = "SHEETS_SYNC_CONFIG"
 DEFAULT_CONFIG_NAME = "sheets-sync.toml"
@@ -221,13 +230,27 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             f"{config_path}: config file not found. Pass --config FILE, set {CONFIG_ENV}, "
             f"or run 'sheets-sync demo' to see a working example"
         )
+    if not config_path.is_file():
+        # /dev/zero, a fifo, a folder: reading would never end or make no sense.
+        raise ConfigError(f"{config_path}: not a regular file; pass the path of the .toml config file")
     try:
-        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(_read_bounded(config_path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{config_path}: cannot be read: {exc}") from None
     return parse_config(raw, config_path)
+
+
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few kilobytes; a megabyte is a wrong file
+
+
+def _read_bounded(path: Path) -> str:
+    with path.open("rb") as fh:
+        data = fh.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KB, not a config file")
+    return data.decode("utf-8")
 
 
 def parse_config(raw: dict[str, Any], source: Path) -> Config:
@@ -254,6 +277,7 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
         )
     config = Config(source=source, **sections)
     _check(config, source)
+    vouch(config.office.officer_name, config.office.name)
     return config
 
 
@@ -271,15 +295,80 @@ def _parse_section(
                 f"{where}: secrets never go in the config file; put it in an environment variable "
                 f"(see password_env / credentials_env / token_env / secret_env)"
             )
+        _refuse_secret(name, key, value, where)
         public = [_public_key(name, k) for k in known]
         if attr not in known or (attr == key and key not in public):
             raise ConfigError(f"{where}: unknown setting{_suggest(key, public)}")
         default = known[attr].default
         kwargs[attr] = _coerce(where, value, default, base)
+        _check_bounds(name, key, kwargs[attr], where)
         choices = _CHOICES.get((name, key))
         if choices and kwargs[attr] not in choices:
-            raise ConfigError(f"{where} = {value!r}: must be one of {', '.join(choices)}")
+            raise ConfigError(f"{where} = {_shown(value)}: must be one of {', '.join(choices)}")
     return cls(**kwargs)
+
+
+def _refuse_secret(section: str, key: str, value: Any, where: str) -> None:
+    """A key, a password or a token pasted into the config is refused, and never quoted."""
+    shape = next((secret_shape(s) for s in strings_in(value) if secret_shape(s)), "")
+    if shape:
+        raise ConfigError(
+            f"{where} holds {shape}: secrets never go in the config file; put it in an environment variable "
+            f"(see password_env / credentials_env)"
+        )
+    if not isinstance(value, str):
+        return
+    if (section, key) in ENV_NAME_KEYS and value.strip():
+        problem = env_name_problem(value.strip())
+        if problem:
+            raise ConfigError(
+                f"{where} must be the NAME of an environment variable, not its value: {problem}"
+            )
+    if (section, key) == ("workbook", "credentials_file") and ("\n" in value or looks_like_token(value)):
+        raise ConfigError(
+            f"{where} must be the path of the JSON key file, not a key or token (value not shown)"
+        )
+
+
+def _shown(value: Any) -> str:
+    """A value quoted in an error message, unless it may be a secret or is too long to be useful."""
+    text = repr(value)
+    if any(looks_like_token(s) or secret_shape(s) for s in strings_in(value)) or len(text) > 80:
+        return "(value not shown)"
+    return text
+
+
+# Settings' sane ranges: a typo (1e300, 1e9 days, nan) is refused before any date or timer is computed.
+_DAYS = (0, 366)
+_BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
+    ("workbook", "retry_max_attempts"): (1, 100),
+    ("workbook", "retry_max_wait_seconds"): (0, 3600),
+    ("workbook", "timeout_seconds"): (0.1, 3600),
+    ("workbook", "lock_minutes"): (0, 24 * 60),
+    ("reminders", "before_days"): (1, 366),
+    ("reminders", "overdue_every_days"): (1, 366),
+    ("reminders", "escalate_after_days"): _DAYS,
+    ("gcode", "verify_within_days"): _DAYS,
+    ("gcode", "dmc_within_days"): _DAYS,
+    ("email", "digest_list_limit"): (0, 100_000),
+    ("smtp", "port"): (1, 65535),
+    ("smtp", "timeout_seconds"): (0.1, 3600),
+    ("smtp", "max_messages_per_run"): (0, 1_000_000),
+    ("smtp", "retry_attempts"): (0, 100),
+    ("smtp", "retry_backoff_seconds"): (0, 3600),
+    ("smtp", "log_flush_seconds"): (0, 24 * 3600),
+    ("smtp", "log_batch_size"): (0, 1_000_000),
+}
+
+
+def _check_bounds(section: str, key: str, value: Any, where: str) -> None:
+    low, high = _BOUNDS.get((section, key), (0, 0))
+    if high == 0:
+        return
+    numbers = value if isinstance(value, tuple) else (value,)
+    if any(not low <= n <= high for n in numbers):
+        shown = ", ".join(f"{n:g}" for n in numbers)
+        raise ConfigError(f"{where} = {shown}: must be between {low:g} and {high:g}")
 
 
 def _parse_systems(value: Any, source: Path, base: Path) -> tuple[tuple[str, SystemSettings], ...]:
@@ -316,19 +405,24 @@ def _public_key(section: str, attr: str) -> str:
 def _coerce(where: str, value: Any, default: Any, base: Path) -> Any:
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise ConfigError(f"{where} = {value!r}: must be true or false")
+            raise ConfigError(f"{where} = {_shown(value)}: must be true or false")
         return value
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"{where} = {value!r}: must be a whole number, 0 or more")
+            raise ConfigError(f"{where} = {_shown(value)}: must be a whole number, 0 or more")
         return value
     if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ConfigError(f"{where} = {value!r}: must be a number, 0 or more")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise ConfigError(f"{where} = {_shown(value)}: must be a number, 0 or more")
         return float(value)
     if isinstance(default, Path):
         if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{where} = {value!r}: must be a file or folder path in quotes")
+            raise ConfigError(f"{where} = {_shown(value)}: must be a file or folder path in quotes")
         path = Path(value).expanduser()
         return path if path.is_absolute() else base / path
     if isinstance(default, tuple):
@@ -337,10 +431,12 @@ def _coerce(where: str, value: Any, default: Any, base: Path) -> Any:
             or not value
             or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
         ):
-            raise ConfigError(f"{where} = {value!r}: must be a list of whole numbers above 0, e.g. [7, 3, 1]")
+            raise ConfigError(
+                f"{where} = {_shown(value)}: must be a list of whole numbers above 0, e.g. [7, 3, 1]"
+            )
         return tuple(sorted(set(value), reverse=True))
     if not isinstance(value, str):
-        raise ConfigError(f"{where} = {value!r}: must be text in quotes")
+        raise ConfigError(f"{where} = {_shown(value)}: must be text in quotes")
     return value.strip()
 
 

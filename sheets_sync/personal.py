@@ -1,39 +1,81 @@
-"""The personal-data guard: text that may hold a student's national ID or name never reaches an email."""
+"""The personal-data detector: where a text holds a student's national ID or a person's name with a title.
+
+A 13-digit number is masked whatever its check digit: any 13 digits are at most one digit away from a
+valid national ID (change the check digit), so a mistyped ID is caught with the valid ones.
+"""
 
 from __future__ import annotations
 
 import re
-
-from stdnum.th import pin
+from collections.abc import Iterable, Iterator
 
 THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 HIDDEN = "(ไม่แสดง: อาจมีข้อมูลส่วนบุคคล)"
-_THIRTEEN_DIGITS = re.compile(r"(?<!\d)(\d[\d\s\-]{11,20}\d)(?!\d)")
-# Titles used only before a person's name: the title and a name are enough.
-_STRONG_TITLE = re.compile(r"(เด็กชาย|เด็กหญิง|นางสาว|ด\.\s*ช\.|ด\.\s*ญ\.|น\.\s*ส\.)\s*[\u0E00-\u0E7F]{2}")
+_THAI = "\u0e00-\u0e7f"
+# 13 digits, together or in groups split by one space, hyphen or dot (1-1037-00123-45-8), not part of a
+# longer number or of a word or hex token (a Message-ID, a G number).
+# Arabic or Thai digits (๐-๙), matched as they are: translating the text first cost more than the scan.
+_D = "[0-9\u0e50-\u0e59]"
+_THIRTEEN_DIGITS = re.compile(
+    rf"(?<![0-9A-Za-z\u0e50-\u0e59])(?<!{_D}[ .-]){_D}(?:[ .-]?{_D}){{12}}(?![ .-]?{_D})(?![A-Za-z])"
+)
+# Titles used only before a person's name (children's, นางสาว, short forms ending in a dot: ด.ช. ดช. น.ส. นส.):
+# the title and a name suffice.
+_STRONG_TITLE = re.compile(
+    r"(?:เด็กชาย|เด็กหญิง|นางสาว|ด\.?\s?ช\.|ด\.?\s?ญ\.|น\.?\s?ส\.)"
+    rf"\s{{0,3}}[{_THAI}]{{2,40}}(?:\s{{1,3}}[{_THAI}]{{2,40}})?"
+)
 # นาย/นาง also begin ordinary words (นายทะเบียน, นายอำเภอ, นางรอง): they need a name and a surname.
 # Bounded runs keep the scan linear in the text's length (no name is 40 letters long).
-_WEAK_TITLE = re.compile(r"(นาย|นาง)\s{0,3}([\u0E00-\u0E7F]{2,40})\s{1,3}[\u0E00-\u0E7F]{2}")
+_WEAK_TITLE = re.compile(rf"(นาย|นาง)\s{{0,3}}([{_THAI}]{{2,40}})\s{{1,3}}[{_THAI}]{{2,40}}")
 # Words that follow นาย/นาง without being a name (นายทะเบียน, นายกเทศมนตรี, นางพยาบาล, นางรอง).
 _NOT_NAMES = ("ทะเบียน", "อำเภอ", "กเทศมนตรี", "กรัฐมนตรี", "กอบต", "กสมาคม", "ช่าง", "ร้อย", "ทหาร", "ตำรวจ",
               "จ้าง", "ประกัน", "ด่าน", "สถานี", "หน้า", "ห้าง", "รอง", "พยาบาล", "แบบ", "ฟ้า")  # fmt: skip
+# English titles before a capitalized name (Mr. Somchai Jaidee, Miss Malee, MRS. SRI).
+_ENGLISH_TITLE = re.compile(
+    r"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Master|MR|MRS|MISS|MASTER)\b\.?\s{0,3}[A-Z][A-Za-z'-]+(?:\s{1,3}[A-Z][A-Za-z'-]+)?"
+)
+
+
+def _spans(text: str) -> Iterator[tuple[int, int]]:
+    for m in _THIRTEEN_DIGITS.finditer(text):
+        yield m.span()
+    for m in _STRONG_TITLE.finditer(text):
+        yield m.span()
+    for m in _WEAK_TITLE.finditer(text):
+        if not m.group(2).startswith(_NOT_NAMES):
+            yield m.span()
+    for m in _ENGLISH_TITLE.finditer(text):
+        yield m.span()
 
 
 def looks_personal(value: str) -> bool:
-    """True when text holds a valid 13-digit Thai national ID or a name with a Thai title."""
-    value = value.translate(THAI_DIGITS)
-    for match in _THIRTEEN_DIGITS.finditer(value):
-        digits = re.sub(r"\D", "", match.group(1))
-        if len(digits) == 13 and pin.is_valid(digits):
-            return True
-    if _STRONG_TITLE.search(value):
-        return True
-    return any(not m.group(2).startswith(_NOT_NAMES) for m in _WEAK_TITLE.finditer(value))
+    """True when text holds a 13-digit number (a national ID, valid or mistyped) or a name with a title."""
+    return next(_spans(value), None) is not None
 
 
 def masked(value: str) -> str:
     """`value`, or a placeholder when it may hold personal data."""
     return HIDDEN if value and looks_personal(value) else value
+
+
+def mask_personal(value: str, keep: Iterable[str] = ()) -> str:
+    """`value` with each national ID and each titled name replaced by a placeholder; the rest kept, and so
+    is each occurrence of a text in `keep` (the officer's own name, from the config)."""
+    spans = sorted(_spans(value))
+    if not spans:
+        return value
+    kept = [(m.start(), m.end()) for k in keep if k for m in re.finditer(re.escape(k), value)]
+    spans = [(a, b) for a, b in spans if not any(s <= a and b <= e for s, e in kept)]
+    out, end = [], 0
+    for start, stop in spans:
+        if start < end:  # overlapping finds (นางสาว is also นาง): one placeholder
+            end = max(end, stop)
+            continue
+        out += [value[end:start], HIDDEN]
+        end = stop
+    out.append(value[end:])
+    return "".join(out)
 
 
 def masked_g_code(value: str) -> str:

@@ -24,7 +24,7 @@ from sheets_sync.schema import (
     norm_header,
 )
 from sheets_sync.table import Table
-from sheets_sync.validate import NO_CONTACT_EMAIL, validate_schools
+from sheets_sync.validate import NO_CONTACT_EMAIL, PERSONAL_CONTACT, validate_schools
 
 
 def init_plan(config: Config) -> WritePlan:
@@ -119,7 +119,8 @@ def import_plan(
     labels = {c.key: incoming.label(c.key) for c in SCHOOLS.columns}
     checked = validate_schools(source, schools, labels)
     no_email = [p for p in checked if p.message == NO_CONTACT_EMAIL]
-    problems += [p for p in checked if p.message != NO_CONTACT_EMAIL]
+    # A contact's name with a title is a teacher's, masked in every output: imported, and named by validate.
+    problems += [p for p in checked if p.message not in (NO_CONTACT_EMAIL, PERSONAL_CONTACT)]
     result = ImportResult(WritePlan(), problems=problems, unused=unused_headers(incoming))
     bad_rows = {p.row for p in problems}
     result.no_email = [p for p in no_email if p.row not in bad_rows]

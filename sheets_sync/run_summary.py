@@ -6,10 +6,18 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from sheets_sync.errors import SheetsSyncError
+from sheets_sync.mail.transport import FINAL_FAILURES
+from sheets_sync.outgoing import for_terminal
 from sheets_sync.schema import CYCLE_STATUSES
 from sheets_sync.summary import CycleSummary
 from sheets_sync.sync import SyncResult
 from sheets_sync.thaidates import thai_date
+
+
+class StepSummaryError(SheetsSyncError):
+    """The step summary could not be written; the run itself is not affected."""
+
 
 COLUMNS = (
     "certified",
@@ -92,6 +100,19 @@ def text_summary(result: SyncResult) -> str:
     return "\n".join(lines)
 
 
+def refusals(result: SyncResult) -> str:
+    """One line when the mail server refused messages for good (the run then fails), else ''."""
+    refused = [m for m in result.messages if m.result in FINAL_FAILURES]
+    if not refused:
+        return ""
+    digest = " (the digest among them)" if any(m.kind == "digest" for m in refused) else ""
+    noun = "message was" if len(refused) == 1 else "messages were"
+    return (
+        f"{len(refused)} {noun} refused for good by the mail server{digest}; "
+        f"the reasons are in the log tab's result column"
+    )
+
+
 def markdown_summary(result: SyncResult, dry_run: bool = False) -> str:
     """The same for a GitHub Actions run page."""
     ev = result.evaluation
@@ -120,11 +141,17 @@ def markdown_summary(result: SyncResult, dry_run: bool = False) -> str:
 
 
 def write_step_summary(result: SyncResult, dry_run: bool = False) -> Path | None:
-    """Append the Markdown summary to $GITHUB_STEP_SUMMARY when GitHub Actions provides it."""
+    """Append the Markdown summary to $GITHUB_STEP_SUMMARY when GitHub Actions provides it. The run's work is
+    done by then: a summary that cannot be written is a warning (StepSummaryError), never a failed run."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return None
     path = Path(target)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(markdown_summary(result, dry_run))
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(for_terminal(markdown_summary(result, dry_run)))
+    except OSError as exc:
+        raise StepSummaryError(
+            f"GITHUB_STEP_SUMMARY {path}: cannot be written ({exc.strerror or exc})"
+        ) from None
     return path

@@ -17,6 +17,25 @@ from sheets_sync.schema import SYSTEMS
 _BAD_TAB_CHARS = re.compile(r"[\[\]:*?/\\']")
 G_CODE = re.compile(r"G\d{12}")
 PERSONAL_DATA = "มีข้อมูลส่วนบุคคล (เลขประจำตัวประชาชนหรือชื่อ-นามสกุล) โปรดลบออก ใช้รหัสอ้างอิงของโรงเรียนแทน"
+PERSONAL_TEXT = "มีข้อมูลที่อาจเป็นข้อมูลส่วนบุคคล (ตัวเลข 13 หลักหรือชื่อที่มีคำนำหน้า) ซึ่งจะไม่แสดงในอีเมลและรายงาน โปรดลบออก"
+PERSONAL_CONTACT = "ชื่อที่มีคำนำหน้าจะไม่แสดงในอีเมล โปรดเขียนเฉพาะชื่อ-นามสกุลหรือตำแหน่ง โดยไม่มีคำนำหน้าชื่อ"
+
+_PERSONAL_MESSAGES = frozenset({PERSONAL_DATA, PERSONAL_TEXT, PERSONAL_CONTACT})
+
+
+def personal_cells(
+    tab: str,
+    row: int,
+    labels: dict[str, str],
+    values: Iterable[tuple[str, str]],
+    message: str = PERSONAL_TEXT,
+) -> list[Problem]:
+    """A problem for each cell whose text the output guard would mask (sheets_sync.outgoing)."""
+    return [
+        Problem(tab, row, labels.get(key, key), message)
+        for key, value in values
+        if value and looks_personal(value)
+    ]
 
 
 # The everyday shape of an address: letters, digits and . _ % + - before the @, a domain of ASCII labels
@@ -118,6 +137,19 @@ def validate_schools(tab: str, schools: list[School], labels: dict[str, str]) ->
         ):
             if "\n" in value or "\r" in value:
                 problems.append(Problem(tab, s.row, labels[key], f"{what}ต้องอยู่ในบรรทัดเดียว"))
+        problems += personal_cells(
+            tab,
+            s.row,
+            labels,
+            (
+                ("name", s.name),
+                ("district", s.district),
+                ("network", s.network),
+                ("contact_email", ", ".join(s.contact_emails)),
+                ("director_email", ", ".join(s.director_emails)),
+            ),
+        )
+        problems += personal_cells(tab, s.row, labels, (("contact_name", s.contact_name),), PERSONAL_CONTACT)
         if s.active and not s.contact_emails:
             problems.append(Problem(tab, s.row, labels["contact_email"], NO_CONTACT_EMAIL))
         for key, addresses in (("contact_email", s.contact_emails), ("director_email", s.director_emails)):
@@ -154,6 +186,9 @@ def validate_cycles(
             problems.append(
                 Problem(tab, c.row, labels["system"], f"ไม่รู้จักระบบ {c.system!r} ใช้ได้: {', '.join(SYSTEMS)}")
             )
+        problems += personal_cells(
+            tab, c.row, labels, (("cycle_id", c.cycle_id), ("title", c.title), ("note", c.note))
+        )
         if c.due_on < c.opens_on:
             problems.append(Problem(tab, c.row, labels["due_on"], "กำหนดส่งอยู่ก่อนวันเปิดระบบ"))
         if c.certify_by is not None and c.certify_by < c.due_on:
@@ -163,7 +198,8 @@ def validate_cycles(
 
 def bad_cycle_ids(cycles: list[Cycle], problems: list[Problem], tab: str) -> set[str]:
     """Cycles that must not be processed: the row of a cycle with a problem in its id, system or dates."""
-    bad_rows = {p.row for p in problems if p.tab == tab}
+    # Personal data in a title or note is masked in every output: the cycle still runs.
+    bad_rows = {p.row for p in problems if p.tab == tab and p.message not in _PERSONAL_MESSAGES}
     return {c.cycle_id for c in cycles if c.row in bad_rows}
 
 
@@ -176,6 +212,9 @@ def validate_entry(
         problems.append(Problem(tab, entry.row, labels["school_code"], "ไม่พบรหัสโรงเรียนนี้ในแท็บโรงเรียน"))
     if entry.occurrence and entry.school_code:
         problems.append(Problem(tab, entry.row, labels["school_code"], "โรงเรียนนี้มีมากกว่าหนึ่งแถวในแท็บนี้"))
+    problems += personal_cells(
+        tab, entry.row, labels, (("school_note", entry.school_note), ("help_reply", entry.help_reply))
+    )
     if entry.confirmed and not entry.submitted:
         problems.append(Problem(tab, entry.row, labels["confirmed"], "ยืนยันข้อมูลแล้วแต่ยังไม่ได้ทำเครื่องหมายส่งข้อมูล"))
     if entry.certified and not entry.confirmed:
@@ -225,12 +264,17 @@ def validate_gcode(
             add("g_code", "เขตรับรองแล้วแต่โรงเรียนยังไม่ได้กรอกเลข G")
         if q.in_dmc and not q.verified:
             add("in_dmc", "เพิ่มใน DMC แล้วแต่เขตยังไม่ได้รับรองคำขอ")
-        for key, value in (
-            ("student_ref", q.student_ref),
-            ("note", q.note),
-            ("returned_reason", q.returned_reason),
-        ):
-            if value and looks_personal(value):
-                add(key, PERSONAL_DATA)
+        p += personal_cells(
+            tab,
+            q.row,
+            labels,
+            (
+                ("request_id", q.request_id),
+                ("student_ref", q.student_ref),
+                ("note", q.note),
+                ("returned_reason", q.returned_reason),
+            ),
+            PERSONAL_DATA,
+        )
         problems.extend(p)
     return problems

@@ -134,6 +134,21 @@ class _Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         return await self._owner._on_data(server, envelope)
 
+    async def handle_MAIL(  # noqa: N802 (aiosmtpd hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        if getattr(session, "wants_rset", False):
+            return "503 5.5.1 Error: nested MAIL command"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def handle_RSET(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        session.wants_rset = False  # type: ignore[attr-defined]
+        with self._owner._lock:
+            self._owner.rsets += 1
+        return "250 2.0.0 OK"
+
 
 class _Controller(Controller):
     def __init__(self, owner: SmtpTestServer, handler: _Handler, **kwargs: Any) -> None:
@@ -177,6 +192,9 @@ class SmtpTestServer:
         self.logins = 0
         self.failed_logins = 0
         self.data_attempts = 0
+        self.rsets = 0
+        # True: after a refused message, MAIL is answered 503 until the client sends RSET.
+        self.rset_after_refusal = False
         self._faults: list[_Fault] = []
         self._refused: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -325,6 +343,9 @@ class SmtpTestServer:
             self._record(envelope)
             return f"250 2.0.0 OK: queued as M{k}"
         if fault.kind == "fail":
+            if self.rset_after_refusal and server.session is not None:
+                # Like some servers in the field: the refused transaction stays open until RSET.
+                server.session.wants_rset = True  # type: ignore[attr-defined]
             return f"{fault.code} {fault.text}"
         if fault.kind == "drop":
             assert server.transport is not None

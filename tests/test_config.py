@@ -335,3 +335,78 @@ def test_env_pointing_at_a_missing_file_is_an_error_not_a_fallback(
     monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "missing.toml"))
     with pytest.raises(ConfigError, match="missing.toml"):
         load_config(None)
+
+
+# -- values that look like secrets ---------------------------------------------------------------------------
+
+PEM = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\\n-----END PRIVATE KEY-----\\n"
+KEY_JSON = (
+    '{"type": "service_account", "private_key": "' + PEM + '", "client_email": "x@y.iam.gserviceaccount.com"}'
+)
+TOKEN = "Xk9vQ2mL7pR4tZ8wB3nY"
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "secret"),
+    [
+        (f"[workbook]\ncredentials_file = '''{KEY_JSON}'''", "credentials_file", "MIIEvQIBADAN"),
+        (f'[workbook]\ncredentials_file = "{PEM}"', "credentials_file", "MIIEvQIBADAN"),
+        (f"[workbook]\ncredentials_file = '{TOKEN}'", "credentials_file", TOKEN),
+        (f"[smtp]\npassword_env = '{TOKEN}'", "password_env", TOKEN),
+        ("[smtp]\npassword_env = 'hunter2-ลับมาก'", "password_env", "hunter2"),
+        ("[smtp]\npassword_env = 'my secret pass'", "password_env", "secret pass"),
+        (f"[workbook]\ncredentials_env = '''{KEY_JSON}'''", "credentials_env", "MIIEvQIBADAN"),
+        (f"[smtp]\nusername = '{PEM}'", "username", "MIIEvQIBADAN"),
+        (f"[office]\nname = '''{KEY_JSON}'''", "name", "MIIEvQIBADAN"),
+        (f"[smtp]\nport = '{TOKEN}'", "port", TOKEN),  # a wrong type quotes no token either
+        (f"[workbook]\nbackend = '{TOKEN}'", "backend", TOKEN),
+    ],
+    ids=["key-json-as-file", "pem-as-file", "token-as-file", "token-as-env-name", "password-as-env-name",
+         "phrase-as-env-name", "key-as-env-name", "pem-as-username", "key-in-a-name", "token-as-port",
+         "token-as-choice"],
+)  # fmt: skip
+def test_values_that_look_like_secrets_are_refused_unquoted(
+    tmp_path: Path, toml: str, key: str, secret: str
+) -> None:
+    path = write(tmp_path, toml)
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    message = str(exc.value)
+    assert key in message and str(path) in message
+    assert secret not in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "toml",
+    ["[smtp]\npassword_env = 'SMTP_PASSWORD_2'", "[workbook]\ncredentials_env = 'GOOGLE_SERVICE_ACCOUNT_JSON'",
+     "[workbook]\ncredentials_file = 'keys/esa-sheets-2569.json'", "[smtp]\nusername = 'noreply2569@esa.example'",
+     "[workbook]\nbackend = 'gsheets'\nspreadsheet_id = '1EqV8ib8HDy88YtDtXbiufMdI8X2Y4rUmer_BH3M1XS0'"],
+)  # fmt: skip
+def test_names_paths_and_ids_are_not_taken_for_secrets(tmp_path: Path, toml: str) -> None:
+    load_config(write(tmp_path, toml))
+
+
+# -- numbers with sane bounds --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ("[smtp]\ntimeout_seconds = nan", "timeout_seconds"),
+        ("[smtp]\nretry_backoff_seconds = inf", "retry_backoff_seconds"),
+        ("[workbook]\nretry_max_wait_seconds = 1e300", "retry_max_wait_seconds"),
+        ("[smtp]\nlog_flush_seconds = -inf", "log_flush_seconds"),
+        ("[reminders]\nbefore_days = [1000000000]", "before_days"),
+        ("[reminders]\nescalate_after_days = 1000000000000", "escalate_after_days"),
+        ("[reminders]\noverdue_every_days = 100000", "overdue_every_days"),
+        ("[gcode]\nverify_within_days = 99999999", "verify_within_days"),
+        ("[smtp]\nport = 70000", "port"),
+        ("[smtp]\nretry_attempts = 1000000", "retry_attempts"),
+        ("[workbook]\ntimeout_seconds = 0", "timeout_seconds"),
+    ],
+)
+def test_numbers_out_of_bounds_are_one_line(tmp_path: Path, toml: str, key: str) -> None:
+    path = write(tmp_path, toml)
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    assert key in str(exc.value) and "\n" not in str(exc.value)

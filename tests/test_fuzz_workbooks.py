@@ -35,11 +35,12 @@ from sheets_sync.config import Config, EmailSettings, OfficeSettings, TabNames, 
 from sheets_sync.errors import SheetsSyncError, WorkbookError
 from sheets_sync.evaluate import Evaluation, evaluate
 from sheets_sync.mail.outbox import OutboxTransport
-from sheets_sync.mail.render import Renderer
+from sheets_sync.mail.render import Renderer, header_text
+from sheets_sync.outgoing import for_terminal, outgoing_json
 from sheets_sync.plan import build_plan
 from sheets_sync.schema import CYCLE_TAB, CYCLES, GCODE, LOG, SCHOOLS, Kind, TabSpec
 from sheets_sync.status import remind_window
-from sheets_sync.summary import summarize, summary_grid
+from sheets_sync.summary import status_data, summarize, summary_grid
 from sheets_sync.sync import run_sync
 from sheets_sync.thaidates import MONTHS_LONG
 
@@ -204,8 +205,35 @@ CLEAN_BY_KIND: dict[Kind, st.SearchStrategy[Cell]] = {
 }
 
 
+# Children's names and national IDs typed where they do not belong. Each made-up given name is a token no
+# other value holds: finding one in any output is a leak (sheets_sync.outgoing masks them all).
+PERSONAL_NAMES = {
+    "ดช.สมชาย ใจดี": "สมชาย", "นส.สมศรี ดีใจ": "สมศรี", "ด.ญ.มาลี ศรีสุข": "มาลี", "เด็กหญิงกานดา มีสุข": "กานดา",
+    "นายวีระ กล้าหาญ": "วีระ", "นางบุญมี ทองคำ": "บุญมี", "นางสาวปราณี รักดี": "ปราณี", "Mr. Somchai Jaidee": "Somchai",
+    "MISS Pranee Rakdee": "Pranee", "เด็กชาย ธนา สุขใจ": "ธนา",
+}  # fmt: skip
+PERSONAL_IDS = ["1103700123458", "1103700123459", "3-1006-00987-65-4", "๑๑๐๓๗๐๐๑๒๓๔๕๘", "5 7001 00000 01 2"]
+personal_value = st.builds(
+    lambda before, sep, person, after: f"{before}{sep}{person}{sep}{after}",
+    st.sampled_from(["", "โรงเรียน", "รอเอกสาร", "DMC รอบที่ 1", "R-", "เมือง"]),
+    st.sampled_from([" ", ": ", "\n", " ("]),
+    st.sampled_from([*PERSONAL_NAMES, *PERSONAL_IDS]),
+    st.sampled_from(["", "ขอเลข G", "ครับ"]),
+)
+# Free-text columns where a person may type a child's name or ID (the guard's hostile fixtures).
+FREE_TEXT = frozenset({"name", "district", "network", "contact_name", "title", "note", "school_note",
+                       "request_id", "student_ref"})  # fmt: skip
+
+
+def personal_leaks(text: str) -> list[str]:
+    found = [token for token in PERSONAL_NAMES.values() if token in text]
+    bare = "".join(text.split()).replace("-", "")
+    return found + [i for i in PERSONAL_IDS if "".join(i.split()).replace("-", "") in bare]
+
+
 def clean(spec: TabSpec, key: str) -> st.SearchStrategy[Cell]:
-    return CLEAN_BY_KEY[key] if key in CLEAN_BY_KEY else CLEAN_BY_KIND[spec.column(key).kind]
+    base = CLEAN_BY_KEY[key] if key in CLEAN_BY_KEY else CLEAN_BY_KIND[spec.column(key).kind]
+    return st.one_of(base, personal_value) if key in FREE_TEXT else base
 
 
 # -- headers -------------------------------------------------------------------------------------------------
@@ -499,14 +527,21 @@ def render_everything(ev: Evaluation, today: dt.date) -> None:
     check_plan(ev, grid)
     now = dt.datetime.combine(today, dt.time(8, 0), BANGKOK)
     renderer = Renderer(ev.config, lambda tab, row: "", now)
-    for reminder in ev.reminders:
-        renderer.school(reminder, today).message.as_bytes(policy=email.policy.SMTP)
-    renderer.digest(ev, summaries, [], []).message.as_bytes(policy=email.policy.SMTP)
+    outputs = []
+    for rendered in [
+        *(renderer.school(r, today) for r in ev.reminders),
+        renderer.digest(ev, summaries, [], []),
+    ]:
+        message = rendered.message
+        message.as_bytes(policy=email.policy.SMTP)
+        outputs += [header_text(message, "Subject")]
+        outputs += [p.get_content() for p in message.walk() if p.get_content_maintype() == "text"]
+    outputs += [outgoing_json(status_data(ev, summaries)), *(for_terminal(str(p)) for p in ev.problems)]
     if summaries:
         built = reports.build(ev, summaries, "all")
-        reports.to_html(built)
-        reports.to_markdown(built)
-        reports.to_json(built)
+        outputs += [reports.to_html(built), reports.to_markdown(built), outgoing_json(reports.to_json(built))]
+    leaks = [(text[:80], personal_leaks(text)) for text in outputs if personal_leaks(text)]
+    assert leaks == [], leaks[:3]
 
 
 def run_core(book: Book, today: dt.date) -> Evaluation | None:

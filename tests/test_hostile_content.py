@@ -482,3 +482,56 @@ def test_secrets_never_appear_in_any_output_log_or_file(
     leaks = [(where, planted.leaks(text)) for where, text in outputs]
     leaks += [(where, planted.leaks(text)) for p in files for where, text in readable_texts(p)]
     assert [(where, what) for where, what in leaks if what] == []
+
+
+# -- control characters and workflow commands ---------------------------------------------------------------
+
+ESCAPES = "\x1b[2J\x1b]0;pwned\x07\x1b[31m"
+COMMANDS = "\n::add-mask::Bangkok\n::error title=x::boom\n  ::warning::w\n##[error]old style"
+
+
+@pytest.fixture
+def escaping_office(tmp_path: Path) -> Path:
+    """On the Sheets test server (a .xlsx cell cannot hold an escape character): escapes and workflow
+    commands in a school's name, a cycle title and a school's note."""
+    from tests.sheets_api import SheetsApiServer
+    from tests.sheets_fixtures import GsheetsOffice, office_tabs, ticked
+
+    server = SheetsApiServer(seed=3).start()
+    office = GsheetsOffice(tmp_path / "office", server)
+    tabs = office_tabs(
+        2,
+        cycles=[{**wb.DMC_2, "ชื่อรอบ": f"DMC {ESCAPES}รอบ 2{COMMANDS}"}],
+        cycle_rows={DMC2: [ticked(CODE(1), needs_help=True, note=f"ช่วยด้วย{ESCAPES}{COMMANDS}"),
+                           ticked(CODE(2))]},
+    )  # fmt: skip
+    tabs["โรงเรียน"][1][1] = f"โรงเรียน{ESCAPES}ทดสอบ{COMMANDS}"  # type: ignore[index]
+    office.build(tabs)
+    yield office.folder / "sheets-sync.toml"
+    server.stop()
+
+
+def printed_safely(text: str) -> None:
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text), repr(text)
+    commands = [line for line in text.splitlines() if re.match(r"\s*(::|##\[)", line)]
+    assert commands == [], commands
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("sync", "--dry-run"), ("preview", CODE(1)), ("preview", CODE(1), "--html"), ("status",), ("validate",),
+     ("sync",), ("report", "--format", "md")],
+    ids=lambda c: " ".join(c),
+)  # fmt: skip
+def test_no_escape_or_workflow_command_is_printed(escaping_office: Path, command: tuple[str, ...]) -> None:
+    summary = escaping_office.parent / "step-summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    args = [*command, "--config", str(escaping_office), "--today", TODAY]
+    result = CliRunner().invoke(cli, args, prog_name="sheets-sync", env=env)
+    assert result.exit_code in (0, 1), result.output
+    if command[0] in ("preview",) or "--dry-run" in command:
+        assert "ทดสอบ" in result.stdout  # the name is printed, without its escapes
+    printed_safely(result.stdout)
+    printed_safely(result.stderr)
+    if summary.exists():
+        printed_safely(summary.read_text(encoding="utf-8"))

@@ -414,3 +414,23 @@ def test_a_kill_before_the_save_still_shows_when_each_school_was_reminded(
     assert {r["รหัสโรงเรียน"] for r in log if r["ผลการส่ง"] == "accepted"} == {*OWING, None}
     rows = by_code(records(wb.tab_values(office.path)[DMC]))
     assert {code: rows[code]["แจ้งเตือนล่าสุด"] for code in OWING} == dict.fromkeys(OWING, FIRST_DAY)
+
+
+def test_the_temp_files_of_a_killed_outbox_write_are_removed_by_the_next_run(tmp_path: Path) -> None:
+    """A run killed between creating a message's temp file and renaming it leaves `.tmp-*` behind (in the day's
+    folder and, for the index, in the outbox): the next run, which holds the lock, removes them."""
+    from click.testing import CliRunner
+
+    from sheets_sync.cli import cli
+
+    config = wb.write_config(tmp_path)
+    wb.office_workbook(tmp_path / "workbook.xlsx", [wb.school(n) for n in range(1, 3)], [wb.DMC_1])
+    stale = [tmp_path / "outbox" / "2026-06-10" / ".tmp-k1ll3d.html", tmp_path / "outbox" / ".tmp-1ndex.html"]
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("<p>half a message", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["sync", "--config", str(config), "--today", "2026-06-11"])
+    assert result.exit_code == 0, result.output
+    assert [p for p in stale if p.exists()] == []
+    assert not list((tmp_path / "outbox").rglob(".tmp-*"))
+    assert len(list((tmp_path / "outbox").rglob("*.eml"))) == 3

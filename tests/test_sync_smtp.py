@@ -762,3 +762,50 @@ def test_measure_a_thousand_reminders_over_one_connection(
 
 if __name__ == "__main__":
     die_while_syncing(*sys.argv[1:])
+
+
+# -- refusals ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [550, 554])
+def test_after_a_refused_message_the_session_is_reset_and_the_next_is_accepted(
+    tmp_path: Path, server: SmtpTestServer, code: int
+) -> None:
+    server.rset_after_refusal = True  # the refused transaction stays open until RSET
+    office = make_office(tmp_path, server, schools=4)
+    server.fail_message(2, code, "5.7.1 Message refused by policy")
+    run = office.sync(TODAY)
+    assert [m.result for m in run.messages] == ["accepted", "refused", "accepted", "accepted", "accepted"]
+    assert not any("503" in m.detail for m in run.messages)
+    assert run.connections == 1 and server.rsets >= 1
+    assert office.steps_received() == due(4, TODAY) - Counter([(run.messages[1].school_code, BEFORE_7)])
+
+
+def test_refusals_fail_the_run_and_say_so_on_its_last_line(
+    tmp_path: Path, server: SmtpTestServer, runner: CliRunner
+) -> None:
+    office = make_office(tmp_path, server, schools=3)
+    server.fail_message(1, 550, "5.7.1 Message refused by policy", times=100)  # every message, the digest too
+    assert office.config.source is not None
+    result = runner.invoke(
+        cli,
+        ["sync", "--config", str(office.config.source), "--today", TODAY.isoformat()],
+        prog_name="sheets-sync",
+    )
+    assert result.exit_code == 1, result.output
+    assert "refused 4" in result.stdout
+    assert result.stderr.splitlines()[-1] == (
+        "Error: 4 messages were refused for good by the mail server (the digest among them); the reasons are "
+        "in the log tab's result column"
+    )
+    assert server.messages == []
+    # One refusal is enough to fail the run (a green tick would hide it).
+    server.reset()
+    server.fail_message(1, 550, times=1)
+    wb.append_row(office.path, "โรงเรียน", wb.school(9))
+    again = runner.invoke(
+        cli,
+        ["sync", "--config", str(office.config.source), "--today", TODAY.isoformat()],
+        prog_name="sheets-sync",
+    )
+    assert again.exit_code == 1 and again.stderr.splitlines()[-1].startswith("Error: 1 message was refused")

@@ -13,6 +13,48 @@ from sheets_sync.errors import ConfigError
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
 GOOGLE_ENDPOINT = "https://sheets.googleapis.com"
+ADC_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
+MAX_KEY_BYTES = 1 << 20  # a key file is a few kilobytes
+
+
+def _read_key_file(path: Path, setting: str) -> str:
+    """A key file's text, or one line saying why it cannot be one (never its content)."""
+    if not path.exists():
+        raise ConfigError(f"{setting} {path} does not exist: no key file there")
+    if path.is_dir():
+        raise ConfigError(f"{setting} {path} is a folder; give the path of the JSON key file inside it")
+    if not path.is_file():
+        raise ConfigError(f"{setting} {path} is not a regular file; give the path of the JSON key file")
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_KEY_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{setting} {path} cannot be read as a key file ({exc.strerror or exc})") from None
+    if len(data) > MAX_KEY_BYTES:
+        raise ConfigError(f"{setting} {path} is larger than a key file can be; is it the right file?")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{setting} {path} is not a JSON key file (not UTF-8 text)") from None
+
+
+def _check_adc_file(path: Path) -> None:
+    """$GOOGLE_APPLICATION_CREDENTIALS names a file: say what is wrong with it, not "no credentials"."""
+    raw = _read_key_file(path, f"${ADC_ENV}")
+    try:
+        info = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"${ADC_ENV} {path} is not valid JSON (line {getattr(exc, 'lineno', '?')}); "
+            f"point it to a credentials file downloaded from Google Cloud"
+        ) from None
+    if not isinstance(info, dict) or not info.get("type"):
+        raise ConfigError(f'${ADC_ENV} {path} is not a Google credentials file (it has no "type")')
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
 
 
 @dataclass(frozen=True)
@@ -55,9 +97,7 @@ def load_identity(settings: WorkbookSettings, environ: dict[str, str] | None = N
         source = f"${settings.credentials_env}"
     elif settings.credentials_file:
         path = Path(settings.credentials_file).expanduser()
-        if not path.exists():
-            raise ConfigError(f"[workbook] credentials_file {path} does not exist")
-        info = _service_account_info(path.read_text(encoding="utf-8"), f"key file {path}")
+        info = _service_account_info(_read_key_file(path, "[workbook] credentials_file"), f"key file {path}")
         source = str(path)
     if info is not None:
         email = str(info["client_email"])
@@ -76,9 +116,14 @@ def load_identity(settings: WorkbookSettings, environ: dict[str, str] | None = N
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
+    adc = env.get(ADC_ENV, "")
+    if adc:
+        _check_adc_file(Path(adc).expanduser())
     try:
         creds, _project = google.auth.default(scopes=list(SCOPES))
-    except DefaultCredentialsError:
+    except DefaultCredentialsError as exc:
+        if adc:
+            raise ConfigError(f"${ADC_ENV} = {adc}: Google could not use it ({_first_line(exc)})") from None
         raise ConfigError(
             f"no Google credentials: set ${settings.credentials_env} to the service account's JSON key, "
             f"or [workbook] credentials_file, or use Application Default Credentials "

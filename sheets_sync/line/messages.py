@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sheets_sync.personal import masked
+from sheets_sync.outgoing import outgoing
 from sheets_sync.reminders import SchoolReminder
 from sheets_sync.thaidates import thai_date
 
@@ -25,8 +25,8 @@ _KEYS = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/sheets-sync/line")
 
 
 def guard(text: str) -> str:
-    """Text a person typed, as it may appear in LINE: hidden when it may hold a student's personal data."""
-    return masked(text)
+    """Text a person typed, as it may appear in LINE: the one guard every outgoing channel passes."""
+    return outgoing(text)
 
 
 def retry_key(to: str, items: tuple[str, ...]) -> str:

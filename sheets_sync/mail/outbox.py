@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import email.parser
@@ -12,6 +13,7 @@ import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
+from sheets_sync.errors import MailError
 from sheets_sync.mail.transport import Delivery
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -27,6 +29,17 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Half-written files a killed run left behind (`.tmp-*`): the run holds the workbook's lock, so no other
+    run is writing them now."""
+    removed = []
+    for tmp in [*folder.glob(".tmp-*"), *folder.glob("*/.tmp-*")]:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
 
 
 def html_part(message: EmailMessage) -> str:
@@ -50,7 +63,11 @@ class OutboxTransport:
         self._numbered: int | None = None  # .eml files in today's folder, counted once a run
 
     def open(self) -> None:
-        (self.folder / self.day.isoformat()).mkdir(parents=True, exist_ok=True)
+        try:
+            (self.folder / self.day.isoformat()).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MailError(f"outbox {self.folder}: cannot be created ({exc.strerror or exc})") from None
+        remove_stale_temp_files(self.folder)
 
     def send(self, message: EmailMessage) -> Delivery:
         day_dir = self.folder / self.day.isoformat()
@@ -62,10 +79,18 @@ class OutboxTransport:
         who = _SAFE.sub("_", str(message.get("X-Sheets-Sync-School", "")))[:20]
         stem = f"{seq:03d}-{kind}" + (f"-{who}" if who else "")
         path = day_dir / f"{stem}.eml"
-        # SMTPUTF8: an address in Thai (valid, RFC 6531) is written as UTF-8, never as encoded words.
-        _atomic_write(path, message.as_bytes(policy=email.policy.SMTPUTF8))
+        try:
+            # The preview first: a message counts as written once its .eml is there.
+            _atomic_write(day_dir / f"{stem}.html", html_part(message).encode("utf-8"))
+            # SMTPUTF8: an address in Thai (valid, RFC 6531) is written as UTF-8, never as encoded words.
+            _atomic_write(path, message.as_bytes(policy=email.policy.SMTPUTF8))
+        except OSError as exc:
+            (day_dir / f"{stem}.html").unlink(missing_ok=True)
+            raise MailError(
+                f"outbox {self.folder}: cannot write {path.name} ({exc.strerror or exc}); "
+                f"the messages not written are left for the next run"
+            ) from None
         self._numbered = seq
-        _atomic_write(day_dir / f"{stem}.html", html_part(message).encode("utf-8"))
         self.written.append(path)
         return Delivery("outbox", str(path))
 

@@ -25,6 +25,7 @@ from sheets_sync.mail.wording import (
     school_subject,
     school_title,
 )
+from sheets_sync.outgoing import outgoing, outgoing_value, vouch
 from sheets_sync.personal import masked, masked_g_code
 from sheets_sync.reminders import SchoolReminder
 from sheets_sync.schema import status_label
@@ -73,6 +74,8 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Every value printed by any template (emails, the digest, the outbox index, reports) is guarded.
+        finalize=outgoing_value,
     )
     env.filters.update(
         thai_date=thai_date,
@@ -115,10 +118,13 @@ class Renderer:
         self.row_link = row_link
         self.now = now or dt.datetime.now(config.zone)
         self.env = _environment()
+        # The officer signs with a title of their own choosing: the config's names are the office's to show.
+        o = config.office
+        vouch(o.officer_name, o.name, officer_display_name(o.officer_title, o.officer_name))
         self.domain = config.email.from_address.rpartition("@")[2] or "sheets-sync.local"
         self._templates: dict[str, jinja2.Template] = {}
         # The same for every message of the run: encoded once.
-        name = header_words("From", config.office.name, phrase=True)
+        name = header_words("From", outgoing(config.office.name), phrase=True)
         self._from = f"{name}\n <{config.email.from_address}>" if name else f"<{config.email.from_address}>"
         self._date = format_datetime(self.now)
         # base64 never holds "=_", so this boundary cannot occur inside a part. One per run: each distinct
@@ -156,7 +162,7 @@ class Renderer:
         """multipart/alternative, text and HTML in UTF-8 and base64; Thai headers in RFC 2047 encoded words
         folded to 76 columns (sheets_sync.mail.mime)."""
         msg = EmailMessage(policy=POLICY)
-        msg.set_raw("Subject", header_words("Subject", subject))
+        msg.set_raw("Subject", header_words("Subject", outgoing(subject)))
         msg.set_raw("From", self._from)
         put_header(msg, "To", ", ".join(to))
         if cc:

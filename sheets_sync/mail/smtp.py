@@ -475,20 +475,19 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as exc:
             raise _BodySent(exc) from exc
         if code != 250:
-            return self._failed(conn, code, text, "the message", rset=False)
+            # RFC 5321 ends the transaction here, but some servers keep it open and answer the next MAIL
+            # with "503 nested MAIL command": RSET costs one line and is always allowed.
+            return self._failed(conn, code, text, "the message")
         detail = f"{self._reply(code, text)}"
         if refused:
             detail += f"; not delivered to: {refusals}"
         return Delivery("accepted", detail), True
 
-    def _failed(
-        self, conn: smtplib.SMTP, code: int, text: bytes, what: str, *, rset: bool = True
-    ) -> tuple[Delivery, bool]:
+    def _failed(self, conn: smtplib.SMTP, code: int, text: bytes, what: str) -> tuple[Delivery, bool]:
         detail = f"{self.where} answered {what} with {self._reply(code, text)}"
         if code == 421:  # the server is closing the connection
             return Delivery("temp_failed", detail), False
-        if rset:
-            _rset_quietly(conn)
+        _rset_quietly(conn)
         if 500 <= code < 600:
             return Delivery("refused", detail), True
         return Delivery("temp_failed", detail), True
