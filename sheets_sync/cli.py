@@ -308,7 +308,7 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, no_mail: bool, 
     after midnight makes lateness exact to the day: a school is late only if a run saw its box
     still empty after the deadline day.
     """
-    from sheets_sync.run_summary import StepSummaryError, refusals, text_summary, write_step_summary
+    from sheets_sync.run_account import StepSummaryError, refusals, text_summary, write_step_summary
     from sheets_sync.sync import make_backend, make_transport, run_sync
 
     config = ctx.config
@@ -392,7 +392,7 @@ def _sync_json(result: Any) -> dict[str, Any]:
 @common_options
 def status(ctx: Context, today: dt.datetime | None, as_json: bool) -> None:
     """Show each cycle's counts by status (reads only; writes and sends nothing)."""
-    from sheets_sync.run_summary import status_table
+    from sheets_sync.run_account import status_table
     from sheets_sync.summary import gcode_counts, status_data, summarize
 
     ev = _evaluate(ctx, today)
@@ -476,7 +476,7 @@ def demo(ctx: Context, folder: Path, fresh: bool) -> None:
     go to FOLDER/outbox (open index.html). Run it again: nothing new is sent the same day.
     """
     from sheets_sync.demo import DEMO_TODAY, create_demo
-    from sheets_sync.run_summary import text_summary
+    from sheets_sync.run_account import text_summary
     from sheets_sync.sync import make_backend, make_transport, run_sync
 
     config_path = folder / "sheets-sync.toml"

@@ -11,10 +11,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
 
-try:
-    from tests import workbooks
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import workbooks  # type: ignore[no-redef]
+from tests import workbooks
 
 # Hypothesis: a quick profile in CI; `HYPOTHESIS_PROFILE=full python -m pytest tests/test_fuzz_workbooks.py`
 # runs the adversarial suite's 10,000-example profile by hand.

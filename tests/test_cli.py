@@ -11,11 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sheets_sync.cli import cli
-
-try:
-    from tests import workbooks as wb
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import workbooks as wb  # type: ignore[no-redef]
+from tests import workbooks as wb
 
 D = dt.date
 CODE = wb.school_code

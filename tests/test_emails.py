@@ -19,11 +19,7 @@ import pytest
 from sheets_sync.config import load_config
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.sync import SyncResult, make_backend, run_sync
-
-try:
-    from tests import workbooks as wb
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import workbooks as wb  # type: ignore[no-redef]
+from tests import workbooks as wb
 
 D = dt.date
 BANGKOK = ZoneInfo("Asia/Bangkok")

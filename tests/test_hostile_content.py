@@ -28,16 +28,8 @@ from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 
 from sheets_sync.cli import cli
-
-try:
-    from tests.smtp_server import SmtpTestServer
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    from smtp_server import SmtpTestServer  # type: ignore[no-redef]
-
-try:
-    from tests import workbooks as wb
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import workbooks as wb  # type: ignore[no-redef]
+from tests import workbooks as wb
+from tests.smtp_server import SmtpTestServer
 
 D = dt.date
 TODAY = "2026-11-17"  # DMC round 2 is 7 days late: reminders go out with the directors copied

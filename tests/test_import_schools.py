@@ -11,11 +11,7 @@ from click.testing import CliRunner, Result
 
 from sheets_sync.cli import cli
 from sheets_sync.school_list import decode_text
-
-try:
-    from tests import workbooks as wb
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import workbooks as wb  # type: ignore[no-redef]
+from tests import workbooks as wb
 
 LISTS = Path(__file__).resolve().parent / "school_lists"
 

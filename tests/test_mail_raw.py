@@ -12,7 +12,7 @@ import re
 from email.generator import BytesGenerator
 from email.header import decode_header, make_header
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, cast
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,19 +26,8 @@ from sheets_sync.mail.render import Rendered, Renderer, header_text
 from sheets_sync.mail.smtp import SmtpTransport, _dot_stuffed, _Generator, _plain_addresses
 from sheets_sync.summary import summarize
 from sheets_sync.sync import make_backend
-
-try:
-    from tests import workbooks as wb
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import workbooks as wb  # type: ignore[no-redef]
-
-if TYPE_CHECKING:
-    from tests.smtp_server import SmtpTestServer
-else:
-    try:
-        from tests.smtp_server import SmtpTestServer
-    except ImportError:
-        from smtp_server import SmtpTestServer
+from tests import workbooks as wb
+from tests.smtp_server import SmtpTestServer
 
 TODAY = dt.date(2026, 11, 17)  # DMC round 2 seven days late: the director is copied
 NOW = dt.datetime(2026, 11, 17, 8, 0, tzinfo=ZoneInfo("Asia/Bangkok"))

@@ -19,11 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sheets_sync.cli import cli
-
-try:
-    from tests import workbooks as wb
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import workbooks as wb  # type: ignore[no-redef]
+from tests import workbooks as wb
 
 TODAY = "2026-06-11"  # DMC round 1 was due yesterday: every school is reminded
 

@@ -10,21 +10,14 @@ from collections.abc import Iterator
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from sheets_sync.config import SmtpSettings
 from sheets_sync.errors import MailError
 from sheets_sync.mail.smtp import SmtpTransport, password_from_env
-
-if TYPE_CHECKING:
-    from tests.smtp_server import SmtpTestServer
-else:
-    try:
-        from tests.smtp_server import SmtpTestServer
-    except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-        from smtp_server import SmtpTestServer
+from tests.smtp_server import SmtpTestServer
 
 USER = "esa-mailer@example.org"
 PASSWORD = "s3cr3t-Pässwörd-ลับ"

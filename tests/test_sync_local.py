@@ -16,11 +16,7 @@ from sheets_sync.config import Config, load_config
 from sheets_sync.mail.dryrun import DryRunTransport
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.sync import SentMessage, make_backend, run_sync
-
-try:
-    from tests import workbooks as wb
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import workbooks as wb  # type: ignore[no-redef]
+from tests import workbooks as wb
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 D = dt.date

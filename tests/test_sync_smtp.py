@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import pytest
 from click.testing import CliRunner
@@ -39,19 +39,8 @@ from sheets_sync.config import Config, load_config
 from sheets_sync.mail.transport import Delivery, Transport
 from sheets_sync.mail.wording import delivery_label
 from sheets_sync.sync import SentMessage, SyncResult, make_backend, make_transport, run_sync
-
-try:
-    from tests import workbooks as wb
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import workbooks as wb  # type: ignore[no-redef]
-
-if TYPE_CHECKING:
-    from tests.smtp_server import ReceivedMessage, SmtpTestServer, count_by_message_id
-else:
-    try:
-        from tests.smtp_server import ReceivedMessage, SmtpTestServer, count_by_message_id
-    except ImportError:
-        from smtp_server import ReceivedMessage, SmtpTestServer, count_by_message_id
+from tests import workbooks as wb
+from tests.smtp_server import ReceivedMessage, SmtpTestServer, count_by_message_id
 
 REPO = Path(__file__).resolve().parents[1]
 D = dt.date

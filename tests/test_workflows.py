@@ -704,7 +704,7 @@ MESSAGES = [
     "recipients not accepted for now",
     "it may or may not have been delivered",
     "does not support SMTPUTF8",
-    # doctor.py, run_summary.py
+    # doctor.py, run_account.py
     "is not writable",
     "problems (run 'sheets-sync validate')",
     # backends/xlsx.py

@@ -26,11 +26,7 @@ from sheets_sync.errors import LockedError, WorkbookError
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.mail.transport import Delivery
 from sheets_sync.sync import SyncResult, make_backend, run_sync
-
-try:
-    from tests import workbooks as wb
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import workbooks as wb  # type: ignore[no-redef]
+from tests import workbooks as wb
 
 D = dt.date
 DMC = "DMC-2569-1"

@@ -14,16 +14,11 @@ import pytest
 from openpyxl import load_workbook
 
 from sheets_sync.backends.xlsx import DATE_FORMAT, header_lines, text_width
+from sheets_sync.config import load_config
 from sheets_sync.demo import create_demo
 from sheets_sync.schema import CYCLE_TAB
 from sheets_sync.sync import make_backend, make_transport, run_sync
-
-try:
-    from tests import workbooks as wb
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    import workbooks as wb  # type: ignore[no-redef]
-
-from sheets_sync.config import load_config
+from tests import workbooks as wb
 
 DAY = dt.date(2026, 11, 11)
 
