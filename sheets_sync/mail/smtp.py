@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import getaddresses
+from typing import Any
 
 from sheets_sync.config import SmtpSettings
 from sheets_sync.errors import MailError
@@ -73,6 +74,14 @@ class _ConnectError(MailError):
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+@dataclass
+class _Attempt:
+    """An SMTP session being opened: the connection once made, and the stage it has reached."""
+
+    conn: smtplib.SMTP | None = None
+    stage: str = "connect"
 
 
 @dataclass(frozen=True)
@@ -282,77 +291,17 @@ class SmtpTransport:
                 f"${s.password_env}",
                 transient=False,
             )
-        conn: smtplib.SMTP | None = None
-        stage = "connect"
+        attempt = _Attempt()
         try:
-            if s.security == "ssl":
-                conn = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=s.timeout_seconds, context=self._tls_context()
-                )
-            else:
-                conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
-            stage = "EHLO"
-            conn.ehlo()
-            if s.security == "starttls":
-                if not conn.has_extn("starttls"):
-                    raise _ConnectError(
-                        f'SMTP server {where} does not offer STARTTLS: use security = "ssl" '
-                        f"(usually port 465) or check host and port",
-                        transient=False,
-                    )
-                stage = "STARTTLS"
-                conn.starttls(context=self._tls_context())
-                stage = "EHLO"
-                conn.ehlo()
-            if s.username:
-                stage = "login"
-                self._login(conn)
+            self._open_session(attempt)
         except _ConnectError:
-            _close_quietly(conn)
+            _close_quietly(attempt.conn)
             raise
-        except smtplib.SMTPAuthenticationError as exc:
-            _close_quietly(conn)
-            raise _ConnectError(
-                f"SMTP login to {where} refused for user {s.username} ({self._reply(exc.smtp_code, exc.smtp_error)}): "
-                f"check the password in ${s.password_env}; Gmail needs an app password",
-                transient=False,
-            ) from None
-        except ssl.SSLCertVerificationError as exc:
-            _close_quietly(conn)
-            raise _ConnectError(
-                f"TLS with SMTP server {where} failed: its certificate is not trusted "
-                f"({self._scrub(exc.verify_message or str(exc))}); check [smtp] host",
-                transient=False,
-            ) from None
-        except ssl.SSLError as exc:
-            _close_quietly(conn)
-            raise _ConnectError(
-                f"TLS with SMTP server {where} failed ({self._scrub(str(exc))}): check [smtp] security "
-                f'("starttls" for port 587, "ssl" for port 465)',
-                transient=False,
-            ) from None
-        except smtplib.SMTPConnectError as exc:
-            _close_quietly(conn)
-            raise _ConnectError(
-                f"SMTP server {where} refused the connection ({self._reply(exc.smtp_code, exc.smtp_error)}); "
-                f"try again later or check [smtp] host and port",
-                transient=True,
-            ) from None
-        except smtplib.SMTPResponseException as exc:
-            _close_quietly(conn)
-            raise _ConnectError(
-                f"SMTP server {where} refused {stage} ({self._reply(exc.smtp_code, exc.smtp_error)}); "
-                f"check [smtp] security and username",
-                transient=False,
-            ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            _close_quietly(conn)
-            what = "connect to" if stage == "connect" else f"{stage} with"
-            raise _ConnectError(
-                f"cannot {what} SMTP server {where} ({self._describe(exc)}): check [smtp] host, port and "
-                f"security, and that this computer can reach the server",
-                transient=True,
-            ) from None
+            _close_quietly(attempt.conn)
+            raise self._connect_error(exc, attempt.stage) from None
+        conn = attempt.conn
+        assert conn is not None
         self.connections_opened += 1
         self._ever_connected = True
         self._connect_failures = 0
@@ -363,6 +312,91 @@ class SmtpTransport:
             f" as {s.username}" if s.username else "",
         )
         return conn
+
+    def _open_session(self, attempt: _Attempt) -> None:
+        """Connect, greet, secure and log in, noting in `attempt` the connection and the stage reached."""
+        s = self.settings
+        if s.security == "ssl":
+            attempt.conn = smtplib.SMTP_SSL(
+                s.host, s.port, timeout=s.timeout_seconds, context=self._tls_context()
+            )
+        else:
+            attempt.conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        conn = attempt.conn
+        attempt.stage = "EHLO"
+        conn.ehlo()
+        if s.security == "starttls":
+            if not conn.has_extn("starttls"):
+                raise _ConnectError(
+                    f'SMTP server {self.where} does not offer STARTTLS: use security = "ssl" '
+                    f"(usually port 465) or check host and port",
+                    transient=False,
+                )
+            attempt.stage = "STARTTLS"
+            conn.starttls(context=self._tls_context())
+            attempt.stage = "EHLO"
+            conn.ehlo()
+        if s.username:
+            attempt.stage = "login"
+            self._login(conn)
+
+    def _connect_error(self, exc: Exception, stage: str) -> _ConnectError:
+        """What a failure to open the session means for the officer: the first row of the table that
+        matches the exception (subclasses before their bases), with whether a later try may succeed."""
+        s = self.settings
+        where = self.where
+        table: tuple[tuple[type[Exception], Callable[[Any], str], bool], ...] = (
+            (
+                smtplib.SMTPAuthenticationError,
+                lambda e: (
+                    f"SMTP login to {where} refused for user {s.username} "
+                    f"({self._reply(e.smtp_code, e.smtp_error)}): check the password in ${s.password_env}; "
+                    f"Gmail needs an app password"
+                ),
+                False,
+            ),
+            (
+                ssl.SSLCertVerificationError,
+                lambda e: (
+                    f"TLS with SMTP server {where} failed: its certificate is not trusted "
+                    f"({self._scrub(e.verify_message or str(e))}); check [smtp] host"
+                ),
+                False,
+            ),
+            (
+                ssl.SSLError,
+                lambda e: (
+                    f"TLS with SMTP server {where} failed ({self._scrub(str(e))}): check [smtp] security "
+                    f'("starttls" for port 587, "ssl" for port 465)'
+                ),
+                False,
+            ),
+            (
+                smtplib.SMTPConnectError,
+                lambda e: (
+                    f"SMTP server {where} refused the connection "
+                    f"({self._reply(e.smtp_code, e.smtp_error)}); try again later or check [smtp] host and port"
+                ),
+                True,
+            ),
+            (
+                smtplib.SMTPResponseException,
+                lambda e: (
+                    f"SMTP server {where} refused {stage} ({self._reply(e.smtp_code, e.smtp_error)}); "
+                    f"check [smtp] security and username"
+                ),
+                False,
+            ),
+        )
+        for kind, message, transient in table:
+            if isinstance(exc, kind):
+                return _ConnectError(message(exc), transient=transient)
+        what = "connect to" if stage == "connect" else f"{stage} with"
+        return _ConnectError(
+            f"cannot {what} SMTP server {where} ({self._describe(exc)}): check [smtp] host, port and "
+            f"security, and that this computer can reach the server",
+            transient=True,
+        )
 
     def _login(self, conn: smtplib.SMTP) -> None:
         s = self.settings
