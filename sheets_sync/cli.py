@@ -170,21 +170,12 @@ def init(ctx: Context) -> None:
 
     backend = _backend(ctx)
     with backend.lock():
-        created = _start_if_missing(backend)
+        created = backend.start_if_missing()
         backend.read()
         plan = init_plan(ctx.config)
         backend.prepare(plan)
         backend.commit()
-    where = getattr(backend, "path", None) or ctx.config.workbook.spreadsheet_id
-    say(f"{'created' if created else 'checked'} {where}")
-
-
-def _start_if_missing(backend: Any) -> bool:
-    path = getattr(backend, "path", None)
-    if path is not None and not Path(path).exists():
-        backend.start_empty()
-        return True
-    return False
+    say(f"{'created' if created else 'checked'} {backend.location}")
 
 
 @cli.command("new-year")
@@ -308,6 +299,7 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, no_mail: bool, 
     after midnight makes lateness exact to the day: a school is late only if a run saw its box
     still empty after the deadline day.
     """
+    from sheets_sync.mail.outbox import OutboxTransport
     from sheets_sync.run_account import StepSummaryError, refusals, text_summary, write_step_summary
     from sheets_sync.sync import make_backend, make_transport, run_sync
 
@@ -324,8 +316,7 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, no_mail: bool, 
         say(outgoing_json(_sync_json(result)))
     else:
         say(text_summary(result))
-        outbox = getattr(transport, "written", None)
-        if outbox:
+        if isinstance(transport, OutboxTransport) and transport.written:
             say(f"outbox: {config.email.outbox_dir / 'index.html'}")
         if result.line is not None:
             say(result.line.summary())

@@ -55,9 +55,8 @@ def _workbook(config: Config) -> list[Check]:
     except SheetsSyncError as exc:
         return [Check("workbook", False, str(exc))]
     out = [_workbook_line(config, ev)]
-    count = getattr(backend, "cell_count", None)
-    if count is not None:
-        cells = count()
+    cells = backend.cell_count()
+    if cells is not None:
         share = cells / CELL_LIMIT
         line = f"{cells:,} of Google's {CELL_LIMIT:,} cells in the spreadsheet ({share:.0%})"
         if share > CELL_WARN:

@@ -45,9 +45,9 @@ def make_backend(config: Config, echo: Echo = _quiet) -> Backend:
     return XlsxBackend(config.workbook.path, config.tabs, config.workbook.lock_minutes)
 
 
-def unsaved_runs(backend: object) -> frozenset[str]:
+def unsaved_runs(backend: Backend) -> frozenset[str]:
     """The runs whose log lines the backend read from its journal, not from the workbook."""
-    return frozenset(getattr(backend, "unsaved_runs", ()))
+    return frozenset(backend.unsaved_runs)
 
 
 def make_transport(config: Config, today: dt.date, dry_run: bool, echo: Echo) -> Transport:
@@ -211,8 +211,8 @@ def run_sync(
             backend.prepare(plan)
             # What the workbook refused while being prepared (an editor Google does not accept) goes to
             # the officer with the rest.
-            ev.problems.extend(getattr(backend, "problems", ()))
-        seconds = getattr(backend, "log_flush_seconds", None)
+            ev.problems.extend(backend.problems)
+        seconds = backend.log_flush_seconds
         log = _RunLog(
             backend,
             config.smtp.log_flush_seconds if seconds is None else seconds,
@@ -251,7 +251,7 @@ def run_sync(
             backend.commit()
             result.wrote = True
     result.seconds = time.perf_counter() - started
-    result.api_calls = dict(getattr(backend, "calls", {}))
+    result.api_calls = dict(backend.calls)
     return result
 
 

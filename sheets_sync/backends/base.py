@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence, Set
 from contextlib import AbstractContextManager
 from typing import Protocol
 
 from sheets_sync.cells import Cell
 from sheets_sync.evaluate import Snapshot
+from sheets_sync.model import Problem
 from sheets_sync.plan import WritePlan
 
 
@@ -14,6 +16,39 @@ class Backend(Protocol):
     """Read the whole workbook, shape it, write the sync's own cells, append to the log."""
 
     name: str
+
+    @property
+    def location(self) -> str:
+        """The workbook as a person names it: the file's path, or the spreadsheet's id."""
+        ...
+
+    @property
+    def log_flush_seconds(self) -> float | None:
+        """How often the run writes its log lines; None: as [smtp] log_flush_seconds says."""
+        ...
+
+    @property
+    def calls(self) -> Mapping[str, int]:
+        """Calls made to the workbook's service, by kind (none for a local file)."""
+        ...
+
+    @property
+    def problems(self) -> Sequence[Problem]:
+        """What the workbook refused while being prepared, for the officer's digest."""
+        ...
+
+    @property
+    def unsaved_runs(self) -> Set[str]:
+        """Runs whose log lines were read from a journal, not from the workbook (killed before saving)."""
+        ...
+
+    def start_if_missing(self) -> bool:
+        """Begin an empty workbook when there is none yet (a local file); True when it did."""
+        ...
+
+    def cell_count(self) -> int | None:
+        """Cells in the workbook's grids against a service's limit, or None where there is no limit."""
+        ...
 
     def lock(self) -> AbstractContextManager[None]:
         """Hold the workbook for one run; a second run refuses while it is held."""

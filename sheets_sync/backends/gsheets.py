@@ -102,6 +102,10 @@ class GsheetsBackend:
     """One run's view of a Google Sheet, read once, written keyed by school code."""
 
     name = "gsheets"
+    # The log goes with the final write, and every [smtp] log_flush_seconds of a long run.
+    log_flush_seconds: float | None = None
+    # Google has no journal: every run's log lines are in the log tab.
+    unsaved_runs: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -334,6 +338,13 @@ class GsheetsBackend:
             ),
         )
         self.sheets = {s["properties"]["title"]: s for s in meta.get("sheets", [])}
+
+    @property
+    def location(self) -> str:
+        return self.spreadsheet_id
+
+    def start_if_missing(self) -> bool:
+        return False
 
     def cell_count(self) -> int:
         """Cells in the spreadsheet's grids (Google's limit is CELL_LIMIT), as last read."""

@@ -36,6 +36,7 @@ from sheets_sync.cells import Cell, cell_value
 from sheets_sync.config import TabNames
 from sheets_sync.errors import BackendError, LockedError, WorkbookError
 from sheets_sync.evaluate import Snapshot
+from sheets_sync.model import Problem
 from sheets_sync.plan import TabWrite, WritePlan, column_positions, place
 from sheets_sync.schema import CYCLE_STATUSES, HEADER_FILL, INVALID_FILL, LOG, Kind, Status, TabSpec
 from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER_ROW, STATUS_KEYS
@@ -75,6 +76,27 @@ class XlsxBackend:
         self._pending_log: list[dict[str, Cell]] = []
         # Runs whose log lines come from the journal: killed before their save.
         self.unsaved_runs: set[str] = set()
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
+    def calls(self) -> dict[str, int]:
+        return {}
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return ()
+
+    def cell_count(self) -> None:
+        return None
+
+    def start_if_missing(self) -> bool:
+        if self.path.exists():
+            return False
+        self.start_empty()
+        return True
 
     # -- lock -----------------------------------------------------------------------------------------
     @contextmanager
