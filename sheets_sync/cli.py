@@ -24,6 +24,7 @@ from sheets_sync.errors import MailError, SheetsSyncError
 from sheets_sync.evaluate import Evaluation, evaluate
 from sheets_sync.newyear import HELP_TABLE
 from sheets_sync.outgoing import for_terminal, outgoing_json, workflow_message
+from sheets_sync.reconcile_cli import register as register_reconcile
 from sheets_sync.thaidates import today_in
 
 F = Callable[..., Any]
@@ -578,6 +579,9 @@ def doctor(ctx: Context) -> None:
         failed += not check.ok
     if failed:
         sys.exit(1)
+
+
+register_reconcile(cli, common_options, today_option, say)
 
 
 def main() -> None:

@@ -95,6 +95,9 @@ class EmailSettings:
     digest: str = "changes"
 
 
+# The systems whose portal exports `[reconcile.<system>]` may describe.
+SYSTEM_NAMES = ("DMC", "B-OBEC", "EMIS")
+
 # Where each system's work is done (the OBEC manual); `[systems.<name>] portal_url` changes one.
 DEFAULT_PORTALS: dict[str, str] = {
     "DMC": "https://bopp-obec.info",
@@ -107,6 +110,18 @@ DEFAULT_PORTALS: dict[str, str] = {
 @dataclass(frozen=True)
 class SystemSettings:
     portal_url: str = ""
+
+
+@dataclass(frozen=True)
+class ReconcileSettings:
+    """How a portal export is read (`[reconcile]`, or `[reconcile.<system>]` for one system); blank: found by
+    header and content (`portal.py`)."""
+
+    school_column: str = ""
+    confirmed_column: str = ""
+    # The values of confirmed_column that mean "confirmed"; every other value means not confirmed.
+    confirmed_values: tuple[str, ...] = ()
+    date_column: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +156,8 @@ class Config:
     # System name (upper case) → its settings, for the systems the config names.
     systems: tuple[tuple[str, SystemSettings], ...] = ()
     source: Path | None = None
+    # How portal exports are read: "" → every system's settings, then a system's own (upper case).
+    reconcile: tuple[tuple[str, ReconcileSettings], ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -157,6 +174,15 @@ class Config:
             if name == wanted and settings.portal_url:
                 return settings.portal_url
         return next((url for name, url in DEFAULT_PORTALS.items() if name.upper() == wanted), "")
+
+    def reconcile_for(self, system: str) -> ReconcileSettings:
+        """The `[reconcile]` settings for one system's exports: its own table over the shared one."""
+        merged: dict[str, Any] = {}
+        for name in ("", system.upper()):
+            for key, settings in self.reconcile:
+                if key == name:
+                    merged.update({f.name: v for f in fields(settings) if (v := getattr(settings, f.name))})
+        return ReconcileSettings(**merged)
 
     @property
     def office_short_name(self) -> str:
@@ -260,6 +286,9 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
     for name, value in raw.items():
         if name == "systems":
             sections["systems"] = _parse_systems(value, source, base)
+            continue
+        if name == "reconcile":
+            sections["reconcile"] = _parse_reconcile(value, source, base)
             continue
         if name not in _SECTIONS:
             raise ConfigError(f"{source}: unknown section [{name}]{_suggest(name, _SECTIONS)}")
@@ -395,11 +424,34 @@ def _parse_systems(value: Any, source: Path, base: Path) -> tuple[tuple[str, Sys
     return tuple(out)
 
 
+def _parse_reconcile(value: Any, source: Path, base: Path) -> tuple[tuple[str, ReconcileSettings], ...]:
+    """`[reconcile]` settings for every system, and `[reconcile.DMC]` … for one."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: [reconcile] must be a table of settings")
+    shared = {k: v for k, v in value.items() if not isinstance(v, dict)}
+    out = [("", _parse_section("reconcile", shared, source, base, ReconcileSettings))]
+    for system, settings in value.items():
+        if not isinstance(settings, dict):
+            continue
+        if system.upper() not in {s.upper() for s in SYSTEM_NAMES}:
+            raise ConfigError(
+                f"{source}: unknown system [reconcile.{system}]; known: {', '.join(SYSTEM_NAMES)}"
+                f"{_suggest(system, SYSTEM_NAMES)}"
+            )
+        where = f"reconcile.{system}"
+        out.append((system.upper(), _parse_section(where, settings, source, base, ReconcileSettings)))
+    return tuple(out)
+
+
 def _public_key(section: str, attr: str) -> str:
     for (sec, key), alias in _KEY_ALIASES.items():
         if sec == section and alias == attr:
             return key
     return attr
+
+
+# Settings that are lists of words (the other lists are of days).
+_TEXT_LISTS = {"confirmed_values"}
 
 
 def _coerce(where: str, value: Any, default: Any, base: Path) -> Any:
@@ -425,6 +477,16 @@ def _coerce(where: str, value: Any, default: Any, base: Path) -> Any:
             raise ConfigError(f"{where} = {_shown(value)}: must be a file or folder path in quotes")
         path = Path(value).expanduser()
         return path if path.is_absolute() else base / path
+    if isinstance(default, tuple) and where.rsplit(" ", 1)[-1] in _TEXT_LISTS:
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and v.strip() for v in value)
+        ):
+            raise ConfigError(
+                f'{where} = {_shown(value)}: must be a list of words in quotes, e.g. ["ยืนยันแล้ว", "Y"]'
+            )
+        return tuple(v.strip() for v in value)
     if isinstance(default, tuple):
         if (
             not isinstance(value, list)

@@ -14,6 +14,15 @@ from sheets_sync.helpdesk import NO_REQUEST, HelpReply, HelpRequest, help_reques
 from sheets_sync.line.settings import LINE
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
 from sheets_sync.parse import parse_cycle_entries, parse_cycles, parse_gcode, parse_log, parse_schools
+from sheets_sync.reconcile import (
+    DISAGREES,
+    PortalReading,
+    PortalVerdict,
+    disagreement,
+    missing_schools,
+    read_portal_tabs,
+    reconcile_entry,
+)
 from sheets_sync.reminders import (
     DIGEST,
     Memory,
@@ -53,6 +62,8 @@ class EntryResult:
     problems: list[Problem]
     entry: CycleEntry | None = None
     help: HelpRequest = NO_REQUEST
+    # What the cycle's portal export says of the school (None: no readable export).
+    portal: PortalVerdict | None = None
 
 
 @dataclass
@@ -101,6 +112,8 @@ class Evaluation:
     line_reminders: list[SchoolReminder] = field(default_factory=list)
     line_digest_due: bool = False
     line_digest_sendable: bool = False
+    # Cycle id → its portal tab as read (cycles with a `<cycle_id> ระบบ` tab only).
+    portal: dict[str, PortalReading] = field(default_factory=dict)
 
     @property
     def schools_by_code(self) -> dict[str, School]:
@@ -169,9 +182,13 @@ def evaluate(
     mailed = _mailed_for_cycles([r for r in log if r.run_id not in unsaved_runs])
 
     rules = config.reminders
+    portal = read_portal_tabs(snapshot, usable, schools, config, today)
+    problems += [r.problem for r in portal.values() if r.problem is not None]
+    problems += [p for r in portal.values() if r.export is not None for p in r.export.problems]
     cycle_results: list[CycleResult] = []
     for cycle in usable:
-        result = _evaluate_cycle(snapshot, cycle, by_code, schools, today, rules.before_days)
+        reading = portal.get(cycle.cycle_id)
+        result = _evaluate_cycle(snapshot, cycle, by_code, schools, today, rules.before_days, reading)
         lost = _lost_tab_problem(result, mailed, names.cycles, cycles_table.label("cycle_id"))
         if lost is not None:
             # The tab was renamed, deleted or emptied after reminders went out: recreating it blank
@@ -240,6 +257,7 @@ def evaluate(
         line_reminders=line_reminders,
         line_digest_due=line_sendable and line_wanted,
         line_digest_sendable=line_sendable,
+        portal=portal,
     )
 
 
@@ -336,6 +354,7 @@ def _evaluate_cycle(
     schools: list[School],
     today: dt.date,
     before_days: tuple[int, ...],
+    reading: PortalReading | None = None,
 ) -> CycleResult:
     table = _table(snapshot, cycle.cycle_id, CYCLE_TAB)
     tab = table.name if table is not None else cycle.cycle_id
@@ -352,7 +371,10 @@ def _evaluate_cycle(
             school = by_code.get(entry.school_code)
             active = school is not None and school.active
             status = cycle_status(cycle, entry, today, before_days, school_active=active)
+            status, verdict = reconcile_entry(cycle, entry, status, reading, today, before_days, active)
             problems = validate_entry(table.name, entry, by_code, labels)
+            if verdict is not None and verdict.agreement == DISAGREES and entry.occurrence == 0:
+                problems.append(disagreement(table.name, entry.row, verdict))
             result.entries.append(
                 EntryResult(
                     entry.school_code,
@@ -363,6 +385,7 @@ def _evaluate_cycle(
                     problems,
                     entry,
                     help_request(entry, today),
+                    verdict,
                 )
             )
             present.add(entry.school_code)
@@ -374,7 +397,14 @@ def _evaluate_cycle(
             present.add(school.code)
             blank = CycleEntry(school.code, row=0, key=school.code)
             status = cycle_status(cycle, blank, today, before_days)
-            result.entries.append(EntryResult(school.code, 0, None, school, status, [], blank))
+            status, verdict = reconcile_entry(cycle, blank, status, reading, today, before_days)
+            result.entries.append(
+                EntryResult(school.code, 0, None, school, status, [], blank, portal=verdict)
+            )
+    if reading is not None:
+        missing_schools(
+            reading, [(e.school, e.status.key, e.portal) for e in result.entries if not e.occurrence]
+        )
     return result
 
 

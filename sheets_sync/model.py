@@ -33,6 +33,8 @@ class School:
     active: bool = True
     row: int = 0
     line_id: str = ""
+    # The 8-digit SMIS code, when the schools tab has one: portal exports may list schools by it.
+    smis_code: str = ""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ class Step:
 
     step_id: str
     falls_on: dt.date
-    kind: str  # open | before | overdue | gcode_issued | gcode_overdue | gcode_returned | help_reply
+    kind: str  # open | before | overdue | portal | gcode_issued | gcode_overdue | gcode_returned | help_reply
     days: int = 0  # days before the deadline, or days late
     # A step before the deadline that falls on a non-sending day whose next sending day is not before the
     # deadline: the previous sending day, when it goes out instead.
@@ -233,6 +233,9 @@ def decide_school(
         step = pending_step(cycle_steps(o.cycle, settings, today, days), memory, school.code, today, days)
         if step is not None:
             steps.append(step)
+        step = portal_step(o, today)
+        if step is not None and not memory.done(school.code, step.step_id):
+            steps.append(step)
     for r in requests:
         step = pending_step(
             gcode_steps(r.request, r.status, gcode_settings, settings.overdue_every_days),
@@ -249,6 +252,14 @@ def decide_school(
         return None
     escalate = any(s.kind == "overdue" and s.days >= settings.escalate_after_days for s in steps)
     return SchoolReminder(school, tuple(steps), tuple(owed), tuple(requests), escalate, unread)
+
+
+def portal_step(owed: Owed, today: dt.date) -> Step | None:
+    """The school ticked confirmed, but the portal's export of a later date says not: told once per export."""
+    day = owed.status.portal_disagrees_on
+    if day is None:
+        return None
+    return Step(f"{owed.cycle.cycle_id}:portal-{day.isoformat()}", today, "portal")
 
 
 def digest_due(memory: Memory, today: dt.date, days: SendingDays) -> bool:

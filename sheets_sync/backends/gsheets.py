@@ -989,6 +989,42 @@ class GsheetsBackend:
     def commit(self) -> None:
         """Every write already reached Google; nothing is buffered."""
 
+    def replace_tab(self, name: str, rows: list[list[Cell]]) -> str:
+        """The tab's content becomes `rows` (values only; merges undone, the rest cleared) in one
+        batchUpdate; a missing tab is added. Returns the tab's name as the spreadsheet spells it."""
+        if not self.sheets:
+            self._read_metadata()
+        title = next((t for t in self.sheets if t.casefold() == name.casefold()), None)
+        height, width = max(len(rows), 1), max([len(r) for r in rows] + [1])
+        requests_: list[dict[str, Any]] = []
+        if title is None:
+            title, sheet_id = name, self._new_sheet_id(name)
+            grid = {"rowCount": height, "columnCount": width}
+            requests_.append(
+                {"addSheet": {"properties": {"sheetId": sheet_id, "title": name, "gridProperties": grid}}}
+            )
+        else:
+            sheet_id = self._sheet_id(title)
+            grid = self.sheets[title]["properties"].get("gridProperties", {})
+            requests_.append({"unmergeCells": {"range": {"sheetId": sheet_id}}})
+            for dimension, have, need in (
+                ("ROWS", grid.get("rowCount", 1000), height),
+                ("COLUMNS", grid.get("columnCount", 26), width),
+            ):
+                if need > have:
+                    requests_.append(rq.append_dimension(sheet_id, dimension, need - have))
+        requests_.append(
+            {
+                "updateCells": {
+                    "range": {"sheetId": sheet_id},
+                    "rows": [{"values": [rq.cell_data(v) for v in row]} for row in rows],
+                    "fields": "userEnteredValue,userEnteredFormat.numberFormat",
+                }
+            }
+        )
+        self._batch_update(requests_)
+        return title
+
     def row_link(self, tab: str, row: int) -> str:
         if not row or tab not in self.sheets:
             return ""
