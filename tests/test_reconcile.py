@@ -440,3 +440,43 @@ def test_reconcile_dry_run_writes_nothing(tmp_path: Path) -> None:
     # no date column: confirmed from the tick's day
     assert f"{S1}  โรงเรียนบ้านทดสอบ1  [ติ๊กยืนยันแล้ว | ระบบ: ยืนยันแล้ว 5 มิ.ย. 2569]" in result.stdout
     assert (tmp_path / "workbook.xlsx").read_bytes() == before
+
+
+FIXTURES = Path(__file__).with_name("fixtures")
+
+
+@pytest.mark.parametrize(
+    ("name", "dated"), [("libreoffice-dmc-export.xlsx", True), ("libreoffice-bobec-export.xlsx", False)]
+)
+def test_exports_saved_by_libreoffice(name: str, dated: bool) -> None:
+    """Made by tests/fixtures/libreoffice_portal_exports.py: the B-OBEC HTML table saved by Calc holds its
+    codes as numbers; the DMC export keeps its merged banner and its dates as BE text."""
+    read = read_export_file(FIXTURES / name)
+    assert read.kind == "xlsx"
+    codes = frozenset(CODE(n) for n in range(1, 7))
+    export = read_export(PORTAL, read.rows, ReconcileSettings(), codes, {})
+    assert isinstance(export, PortalExport)
+    assert export.titled_as_of == TODAY
+    seen = {c: (r.confirmed, r.confirmed_on) for c, r in export.rows.items()}
+    assert seen == {
+        CODE(n): (bool(n % 2), D(2026, 6, n + 3) if dated and n % 2 else None) for n in range(1, 7)
+    }
+
+
+def test_reconcile_a_libreoffice_saved_export(tmp_path: Path) -> None:
+    office(tmp_path, None)
+    result = invoke(
+        tmp_path,
+        "reconcile",
+        "--cycle",
+        DMC,
+        str(FIXTURES / "libreoffice-dmc-export.xlsx"),
+        "--today",
+        "2026-06-12",
+    )
+    assert result.exit_code == 0, result.output
+    # school 2 ticked on the 8th; the export of the 12th says not confirmed
+    assert "ติ๊กยืนยันแล้ว แต่ในระบบยังไม่ยืนยัน ณ 12 มิ.ย. 2569" in result.stdout.splitlines()[1]
+    assert result.stdout.splitlines()[-1].startswith(
+        f"{PORTAL}: ข้อมูล ณ 12 มิถุนายน 2569 · ตรงกับระบบ 4 · ไม่ตรง 1 · ไม่พบในไฟล์ 0"
+    )
