@@ -100,9 +100,11 @@ def main() -> None:
                 ("xlsx", xlsx_config, lambda: make_backend(xlsx_config)),
                 ("gsheets", g_config, lambda: gsheets_backend(g_config)),
             ):
-                seconds, done = timed(
-                    lambda: reconcile_file(config, backend(), DMC, path, TODAY), args.repeats
-                )  # noqa: B023
+
+                def run(config: Any = config, backend: Any = backend, path: Path = path) -> Any:
+                    return reconcile_file(config, backend(), DMC, path, TODAY)
+
+                seconds, done = timed(run, args.repeats)
                 agree = sum(1 for e in done.result.entries if e.portal is not None and e.portal.agrees)
                 print(
                     f"  {kind:8} export → {name:8} backend: {seconds:.3f} s  ({agree} of {n} schools agree)"
