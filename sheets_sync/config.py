@@ -478,11 +478,7 @@ def _coerce(where: str, value: Any, default: Any, base: Path) -> Any:
         path = Path(value).expanduser()
         return path if path.is_absolute() else base / path
     if isinstance(default, tuple) and where.rsplit(" ", 1)[-1] in _TEXT_LISTS:
-        if (
-            not isinstance(value, list)
-            or not value
-            or not all(isinstance(v, str) and v.strip() for v in value)
-        ):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ConfigError(
                 f'{where} = {_shown(value)}: must be a list of words in quotes, e.g. ["ยืนยันแล้ว", "Y"]'
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import re
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -480,3 +481,39 @@ def test_reconcile_a_libreoffice_saved_export(tmp_path: Path) -> None:
     assert result.stdout.splitlines()[-1].startswith(
         f"{PORTAL}: ข้อมูล ณ 12 มิถุนายน 2569 · ตรงกับระบบ 4 · ไม่ตรง 1 · ไม่พบในไฟล์ 0"
     )
+
+
+def test_the_reconcile_settings_per_system_override_the_shared_ones(tmp_path: Path) -> None:
+    path = tmp_path / "sheets-sync.toml"
+    path.write_text(
+        '[reconcile]\nschool_column = "รหัส"\nconfirmed_values = ["Y"]\n\n'
+        '[reconcile.emis]\nconfirmed_column = "ผล"\nconfirmed_values = ["ผ่าน"]\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.reconcile_for("EMIS") == ReconcileSettings("รหัส", "ผล", ("ผ่าน",), "")
+    assert config.reconcile_for("DMC") == ReconcileSettings("รหัส", "", ("Y",), "")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[reconcile.DMS]\nschool_column = "x"\n',
+            "unknown system [reconcile.DMS]; known: DMC, B-OBEC, EMIS; did you mean 'DMC'?",
+        ),
+        (
+            "[reconcile]\nconfirmed_values = [1]\n",
+            "[reconcile] confirmed_values = [1]: must be a list of words in quotes",
+        ),
+        (
+            '[reconcile]\nschool_colum = "x"\n',
+            "[reconcile] school_colum: unknown setting; did you mean 'school_column'?",
+        ),
+    ],
+)
+def test_a_wrong_reconcile_setting_is_one_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "sheets-sync.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(Exception, match=re.escape(message)):
+        load_config(path)
