@@ -68,13 +68,21 @@ class PortalVerdict:
     @property
     def certify_note(self) -> str:
         """For the officer's list of schools to certify: does the portal agree?"""
-        if self.agreement in (AGREES, PORTAL_CONFIRMED) and self.confirmed_on is not None:
-            return f"ในระบบยืนยันแล้ว {thai_date_short(self.confirmed_on)}"
+        day = thai_date_short(self.as_of)
         if self.agreement == TICK_NEWER:
-            return f"ไฟล์จากระบบ ณ {thai_date_short(self.as_of)} เก่ากว่าการติ๊ก ยังตรวจไม่ได้"
+            return f"ยังตรวจไม่ได้: ไฟล์จากระบบ ณ {day} เก่ากว่าการติ๊ก"
         if self.agreement == DISAGREES:
-            return f"ในระบบยังไม่ยืนยัน ณ {thai_date_short(self.as_of)}"
-        return f"{self.text} (ไฟล์จากระบบ ณ {thai_date_short(self.as_of)})"
+            return f"ไม่ตรงกับระบบ: ในระบบยังไม่ยืนยัน ณ {day}"
+        if self.agreement == MISSING:
+            return f"ไม่พบในไฟล์จากระบบ ณ {day}"
+        if self.agreement == UNREADABLE:
+            return "อ่านสถานะในไฟล์จากระบบไม่ได้"
+        return f"ตรงกับระบบ: {self.text}"
+
+    @property
+    def certify_mark(self) -> str:
+        """✓ the portal agrees, ✗ it does not, ? it cannot tell."""
+        return "✓" if self.agrees else "✗" if self.agreement == DISAGREES else "?"
 
 
 @dataclass
