@@ -514,3 +514,24 @@ def test_a_wrong_reconcile_setting_is_one_line(tmp_path: Path, text: str, messag
     path.write_text(text, encoding="utf-8")
     with pytest.raises(Exception, match=re.escape(message)):
         load_config(path)
+
+
+def test_the_line_reminder_says_the_portal_disagrees() -> None:
+    from sheets_sync.line.messages import school_message
+    from sheets_sync.model import School
+    from sheets_sync.reminders import Owed, SchoolReminder, Step
+    from sheets_sync.status import CycleStatus
+
+    status = CycleStatus("overdue", days_late=2, portal_disagrees_on=TODAY)
+    reminder = SchoolReminder(
+        School(S2, "โรงเรียนบ้านทดสอบ2"),
+        (Step(f"{DMC}:portal-2026-06-12", TODAY, "portal"),),
+        (Owed(CYCLE, status, 3, DMC),),
+        (),
+        False,
+    )
+    message = school_message(reminder, "สพป.ทดสอบ", "", lambda tab, row: "", lambda system: "")
+    assert (
+        "โรงเรียนติ๊กยืนยันแล้ว แต่ในระบบ DMC ณ 12 มิถุนายน 2569 ยังไม่ยืนยัน: โปรดกดยืนยันในระบบ"
+        in message.messages[0]["text"]
+    )
