@@ -535,3 +535,26 @@ def test_the_line_reminder_says_the_portal_disagrees() -> None:
         "โรงเรียนติ๊กยืนยันแล้ว แต่ในระบบ DMC ณ 12 มิถุนายน 2569 ยังไม่ยืนยัน: โปรดกดยืนยันในระบบ"
         in message.messages[0]["text"]
     )
+
+
+def test_status_and_the_report_count_the_schools_that_agree_with_the_portal(tmp_path: Path) -> None:
+    import json
+
+    office(tmp_path, dmc_export(tmp_path))
+    status = invoke(tmp_path, "status", "--json", "--today", "2026-06-12")
+    assert status.exit_code == 0, status.output
+    (cycle,) = json.loads(status.stdout)["cycles"]
+    assert cycle["portal"] == {"agrees": 3, "disagrees": 1, "tick_newer": 1, "missing": 1}
+    assert {s["school_code"]: s["portal"] for s in cycle["schools"]} == {
+        S1: AGREES,
+        S2: DISAGREES,
+        S3: PORTAL_CONFIRMED,
+        S4: MISSING,
+        S5: PORTAL_CONFIRMED,
+        S6: TICK_NEWER,
+    }
+    md = invoke(tmp_path, "report", "--format", "md", "--today", "2026-06-12")
+    assert md.exit_code == 0, md.output
+    assert " · ตรงกับระบบ 3 · ไม่ตรงกับระบบ 1 · ไม่พบในไฟล์จากระบบ 1\n" in md.stdout
+    html = invoke(tmp_path, "report", "--today", "2026-06-12")
+    assert '<div class="n">3</div><div class="l">ตรงกับระบบ (ไม่ตรง 1)</div>' in html.stdout
