@@ -558,3 +558,30 @@ def test_status_and_the_report_count_the_schools_that_agree_with_the_portal(tmp_
     assert " · ตรงกับระบบ 3 · ไม่ตรงกับระบบ 1 · ไม่พบในไฟล์จากระบบ 1\n" in md.stdout
     html = invoke(tmp_path, "report", "--today", "2026-06-12")
     assert '<div class="n">3</div><div class="l">ตรงกับระบบ (ไม่ตรง 1)</div>' in html.stdout
+
+
+def test_an_export_saved_as_unicode_text_is_read(tmp_path: Path) -> None:
+    """Excel's "Unicode text": UTF-16 with a BOM, tab separated."""
+    path = tmp_path / "export.txt"
+    lines = [
+        "ข้อมูล ณ วันที่ 11/06/2569",
+        "รหัสสถานศึกษา\tชื่อสถานศึกษา\tวันที่ยืนยัน",
+        f"{S1}\tหนึ่ง\t10/06/2569",
+        f"{S2}\tสอง\t",
+    ]
+    path.write_bytes("\r\n".join(lines).encode("utf-16"))
+    read = read_export_file(path)
+    assert read.kind == "CSV UTF-16"
+    export = read_export(PORTAL, read.rows, ReconcileSettings(), frozenset({S1, S2}), {})
+    assert isinstance(export, PortalExport)
+    assert export.titled_as_of == D(2026, 6, 11)
+    assert (export.rows[S1].confirmed_on, export.rows[S2].confirmed) == (D(2026, 6, 10), False)
+
+
+def test_an_old_binary_xls_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "export.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
+    with pytest.raises(
+        Exception, match=r"an old binary Excel file \(\.xls\); open it in Excel or LibreOffice"
+    ):
+        read_export_file(path)
