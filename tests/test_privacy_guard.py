@@ -130,8 +130,10 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
     assert outgoing(text) == text
 
 
-def test_an_id_in_its_card_grouping_is_masked_right_after_another_number() -> None:
+def test_an_id_is_masked_right_after_another_number() -> None:
     assert outgoing("DMC รอบที่ 1 5 7001 00000 01 2 ครับ") == f"DMC รอบที่ 1 {HIDDEN} ครับ"
+    assert outgoing("DMC รอบที่ 1 1103700123458 ครับ") == f"DMC รอบที่ 1 {HIDDEN} ครับ"
+    assert outgoing("รอบ 2 ๑๑๐๓๗๐๐๑๒๓๔๕๘") == f"รอบ 2 {HIDDEN}"
     assert outgoing("081-234-5678 02-123-4567") == "081-234-5678 02-123-4567"
 
 
