@@ -93,19 +93,24 @@ class _TableParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.tables: list[list[list[Cell]]] = []
-        self._depth = 0
+        # The tables open now, innermost last (a portal's page may nest its table in a layout table), and
+        # the outer table's row and cell in progress, taken up again when the inner one closes.
+        self._open: list[int] = []
+        self._outer: list[tuple[list[Cell] | None, list[str] | None, int]] = []
         self._row: list[Cell] | None = None
         self._cell: list[str] | None = None
         self._span = 1
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "table":
-            self._depth += 1
+            self._outer.append((self._row, self._cell, self._span))
+            self._row, self._cell, self._span = None, None, 1
+            self._open.append(len(self.tables))
             self.tables.append([])
-        elif tag == "tr" and self._depth:
+        elif tag == "tr" and self._open:
             self._close_row()
             self._row = []
-        elif tag in ("td", "th") and self._depth:
+        elif tag in ("td", "th") and self._open:
             if self._row is None:
                 self._row = []
             self._close_cell()
@@ -120,9 +125,10 @@ class _TableParser(HTMLParser):
             self._close_cell()
         elif tag == "tr":
             self._close_row()
-        elif tag == "table" and self._depth:
+        elif tag == "table" and self._open:
             self._close_row()
-            self._depth -= 1
+            self._open.pop()
+            self._row, self._cell, self._span = self._outer.pop()
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
@@ -138,8 +144,8 @@ class _TableParser(HTMLParser):
 
     def _close_row(self) -> None:
         self._close_cell()
-        if self._row is not None and self.tables:
-            self.tables[-1].append(self._row)
+        if self._row is not None and self._open:
+            self.tables[self._open[-1]].append(self._row)
         self._row = None
 
 
@@ -149,4 +155,5 @@ def html_table_rows(text: str) -> list[list[Cell]]:
     parser.feed(text)
     parser.close()
     tables = [t for t in parser.tables if t]
-    return max(tables, key=len) if tables else []
+    # The most rows; between equals, the most cells filled (the data, not the page's layout).
+    return max(tables, key=lambda t: (len(t), sum(v is not None for r in t for v in r))) if tables else []

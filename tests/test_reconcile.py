@@ -585,3 +585,19 @@ def test_an_old_binary_xls_is_refused_in_one_line(tmp_path: Path) -> None:
         Exception, match=r"an old binary Excel file \(\.xls\); open it in Excel or LibreOffice"
     ):
         read_export_file(path)
+
+
+def test_the_largest_table_of_a_page_is_the_export_even_inside_a_layout_table() -> None:
+    from sheets_sync.portal_file import html_table_rows
+
+    page = (
+        "<table><tr><td>เมนู</td></tr><tr><td><table>"
+        f"<tr><th>รหัสโรงเรียน</th><th>สถานะการยืนยัน</th></tr><tr><td>{S1}</td><td>ยืนยันแล้ว</td></tr>"
+        f"<tr><td>{S2}<br>(สาขา)</td><td>ยังไม่ยืนยัน</td></tr>"
+        "</table></td></tr><tr><td>ท้าย</td></tr></table>"
+    )
+    assert html_table_rows(page) == [
+        ["รหัสโรงเรียน", "สถานะการยืนยัน"],
+        [S1, "ยืนยันแล้ว"],
+        [f"{S2} (สาขา)", "ยังไม่ยืนยัน"],
+    ]
