@@ -4,6 +4,7 @@ what the next sync will conclude. It writes that tab only: no status, no mail, n
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,15 @@ def as_json(done: Reconciled) -> str:
     )
 
 
-def register(cli: click.Group, common_options: Any, today_option: Any, say: Any) -> None:
+F = Callable[..., Any]
+
+
+def register(
+    cli: click.Group,
+    common_options: Callable[[F], F],
+    today_option: Callable[[F], F],
+    say: Callable[[str], None],
+) -> None:
     """Add the command to the `sheets-sync` group."""
 
     @cli.command()
