@@ -22,6 +22,7 @@ from sheets_sync.reconcile import (
     missing_schools,
     read_portal_tabs,
     reconcile_entry,
+    smis_problems,
 )
 from sheets_sync.reminders import (
     DIGEST,
@@ -161,6 +162,7 @@ def evaluate(
 
     schools, school_problems = parse_schools(schools_table)
     problems += school_problems + validate_schools(names.schools, schools, _labels(schools_table))
+    problems += smis_problems(names.schools, schools, schools_table.label("smis_code"))
     by_code: dict[str, School] = {}
     for s in schools:
         by_code.setdefault(s.code, s)

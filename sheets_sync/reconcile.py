@@ -120,7 +120,10 @@ def read_portal_tabs(
 ) -> dict[str, PortalReading]:
     """Cycle id → its portal tab, read; cycles without one are left out."""
     known = frozenset(s.code for s in schools)
-    smis = {s.smis_code: s.code for s in schools if s.smis_code}
+    smis: dict[str, str] = {}
+    for s in schools:
+        if s.smis_code:
+            smis.setdefault(s.smis_code, s.code)
     summary_tab = find_tab(snapshot, config.tabs.summary)
     memory = remembered(snapshot.get(summary_tab, []) if summary_tab else [])
     out: dict[str, PortalReading] = {}
@@ -151,6 +154,22 @@ def remembered(summary: Sequence[Sequence[Cell]]) -> dict[tuple[str, str], dt.da
         if day is not None:
             out[(cells.text(row[1]).casefold(), cells.text(row[width - 1]))] = day
     return out
+
+
+def smis_problems(tab: str, schools: Sequence[School], column: str) -> list[Problem]:
+    """SMIS codes an export could not be matched by: not 8 digits, or on two schools."""
+    problems: list[Problem] = []
+    first: dict[str, int] = {}
+    for s in schools:
+        if not s.smis_code:
+            continue
+        if not (s.smis_code.isascii() and s.smis_code.isdigit() and len(s.smis_code) == 8):
+            problems.append(Problem(tab, s.row, column, f"รหัส SMIS {s.smis_code[:20]!r} ต้องเป็นตัวเลข 8 หลัก"))
+        elif s.smis_code in first:
+            problems.append(Problem(tab, s.row, column, f"รหัส SMIS ซ้ำกับแถว {first[s.smis_code]}"))
+        else:
+            first[s.smis_code] = s.row
+    return problems
 
 
 def reconcile_entry(

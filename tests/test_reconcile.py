@@ -601,3 +601,15 @@ def test_the_largest_table_of_a_page_is_the_export_even_inside_a_layout_table() 
         [S1, "ยืนยันแล้ว"],
         [f"{S2} (สาขา)", "ยังไม่ยืนยัน"],
     ]
+
+
+def test_an_smis_code_that_cannot_match_is_a_problem_on_the_schools_tab() -> None:
+    from sheets_sync.model import School
+    from sheets_sync.reconcile import smis_problems
+
+    schools = [School(S1, "ก", smis_code="10000001", row=2), School(S2, "ข", smis_code="1000", row=3),
+               School(S3, "ค", smis_code="10000001", row=4), School(S4, "ง", row=5)]  # fmt: skip
+    assert [(p.row, p.message) for p in smis_problems("โรงเรียน", schools, "รหัส SMIS")] == [
+        (3, "รหัส SMIS '1000' ต้องเป็นตัวเลข 8 หลัก"),
+        (4, "รหัส SMIS ซ้ำกับแถว 2"),
+    ]
