@@ -649,6 +649,8 @@ MESSAGES = [
     "must be on one line",
     "must hold one table per system",
     "unknown system [systems.",
+    "unknown system [reconcile.",
+    "must be a list of words in quotes",
     "must start with https://",
     # backends/google_auth.py
     "no Google credentials: set",
