@@ -136,32 +136,54 @@ def read_export(
             f"ไม่พบคอลัมน์สถานะการยืนยัน{wanted} (สถานะการยืนยัน หรือ วันที่ยืนยัน) ในไฟล์จากระบบ "
             "จึงยังไม่ได้ตรวจกับระบบ: ตรวจว่านำเข้าไฟล์ถูกต้อง หรือกำหนด [reconcile] confirmed_column",
         )
-    found: dict[str, PortalRow] = {}
-    unknown: list[str] = []
-    problems: list[Problem] = []
-    values = {norm_header(v) for v in settings.confirmed_values}
-    for i in range(head + 1, len(grid)):
-        row = grid[i]
-        code = _code_in(_at(row, school_col))
-        if code is None:
-            continue
-        school = code if len(code) == 10 else smis_codes.get(code, "")
-        if school not in known_codes:
-            unknown.append(code)
-            continue
-        portal_row = _portal_row(tab, school, i + 1, row, confirm_col, date_col, values, problems)
-        found[school] = _merge(found.get(school), portal_row)
+    columns = _Columns(school_col, confirm_col, date_col, {norm_header(v) for v in settings.confirmed_values})
+    found, unknown, problems = _schools(tab, grid[head + 1 :], head + 2, columns, known_codes, smis_codes)
     if not found and not unknown:
         return Problem(tab, 0, "", "ไม่พบแถวที่มีรหัสโรงเรียนในไฟล์จากระบบ จึงยังไม่ได้ตรวจกับระบบ")
     return PortalExport(
         tab,
         found,
         as_of_in_titles(grid[: max(head, 0)]),
-        tuple(dict.fromkeys(unknown)),
-        tuple(problems),
+        unknown,
+        problems,
         fingerprint(grid),
         head + 1,
     )
+
+
+@dataclass(frozen=True)
+class _Columns:
+    school: int
+    confirmed: int | None
+    date: int | None
+    values: set[str]
+
+
+def _schools(
+    tab: str,
+    rows: Sequence[Sequence[Cell]],
+    first_row: int,
+    columns: _Columns,
+    known_codes: frozenset[str],
+    smis_codes: Mapping[str, str],
+) -> tuple[dict[str, PortalRow], tuple[str, ...], tuple[Problem, ...]]:
+    """Each known school's row (by school code), the codes not known, the values that could not be read."""
+    found: dict[str, PortalRow] = {}
+    unknown: list[str] = []
+    problems: list[Problem] = []
+    for n, row in enumerate(rows, start=first_row):
+        code = _code_in(_at(row, columns.school))
+        if code is None:
+            continue
+        school = code if len(code) == 10 else smis_codes.get(code, "")
+        if school not in known_codes:
+            unknown.append(code)
+            continue
+        portal_row = _portal_row(
+            tab, school, n, row, columns.confirmed, columns.date, columns.values, problems
+        )
+        found[school] = _merge(found.get(school), portal_row)
+    return found, tuple(dict.fromkeys(unknown)), tuple(problems)
 
 
 def _at(row: Sequence[Cell], col: int | None) -> Cell:
