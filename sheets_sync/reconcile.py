@@ -104,11 +104,11 @@ class PortalReading:
 
 
 def find_tab(snapshot: Mapping[str, object], name: str) -> str | None:
-    """The tab of that name as the workbook spells it (case and repeated spaces ignored)."""
+    """The tab of that name as the workbook spells it (case and spaces ignored: `dmc-2569-1ระบบ`)."""
     if name in snapshot:
         return name
-    wanted = " ".join(name.split()).casefold()
-    return next((t for t in snapshot if " ".join(t.split()).casefold() == wanted), None)
+    wanted = "".join(name.split()).casefold()
+    return next((t for t in snapshot if "".join(t.split()).casefold() == wanted), None)
 
 
 def read_portal_tabs(

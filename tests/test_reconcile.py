@@ -613,3 +613,11 @@ def test_an_smis_code_that_cannot_match_is_a_problem_on_the_schools_tab() -> Non
         (3, "รหัส SMIS '1000' ต้องเป็นตัวเลข 8 หลัก"),
         (4, "รหัส SMIS ซ้ำกับแถว 2"),
     ]
+
+
+def test_the_portal_tab_is_found_whatever_its_case_and_spaces(tmp_path: Path) -> None:
+    from sheets_sync.reconcile import find_tab
+
+    assert find_tab({"dmc-2569-1ระบบ": [], DMC: []}, PORTAL) == "dmc-2569-1ระบบ"
+    assert find_tab({"DMC-2569-1  ระบบ ": []}, PORTAL) == "DMC-2569-1  ระบบ "
+    assert find_tab({DMC: []}, PORTAL) is None
