@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sheets_sync.config import load_config  # noqa: E402
-from sheets_sync.reconcile_cli import reconcile_file  # noqa: E402
+from sheets_sync.portal_import import reconcile_file  # noqa: E402
 from sheets_sync.sync import make_backend  # noqa: E402
 from tests import workbooks as wb  # noqa: E402
 from tests.portal_exports import Listed, dmc_xlsx, emis_csv_874  # noqa: E402

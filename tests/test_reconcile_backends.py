@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sheets_sync.portal_file import read_export_file
-from sheets_sync.reconcile_cli import reconcile_file
+from sheets_sync.portal_import import reconcile_file
 from tests import workbooks as wb
 from tests.portal_exports import Listed, dmc_xlsx, emis_csv_874
 from tests.sheets_fixtures import (
