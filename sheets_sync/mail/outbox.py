@@ -120,9 +120,9 @@ def read_outbox(folder: Path) -> list[dict[str, str]]:
 
 def write_index(folder: Path) -> Path:
     """Rebuild `<outbox>/index.html` from the files present."""
-    from sheets_sync.mail.render import _environment
+    from sheets_sync.templates import environment
 
-    html = _environment().get_template("outbox_index.html").render(entries=read_outbox(folder))
+    html = environment().get_template("outbox_index.html").render(entries=read_outbox(folder))
     path = folder / "index.html"
     _atomic_write(path, html.encode("utf-8"))
     return path
