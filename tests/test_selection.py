@@ -19,6 +19,7 @@ from sheets_sync.line.digest import digest_facts
 from sheets_sync.mail.render import Renderer
 from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, Problem, School
 from sheets_sync.report import build, to_json
+from sheets_sync.run_account import waiting_line
 from sheets_sync.selection import Selection, select
 from sheets_sync.status import cycle_status, gcode_status
 from sheets_sync.summary import summarize
@@ -340,3 +341,16 @@ def test_the_digest_the_report_and_the_line_digest_list_the_same_schools(tmp_pat
     waiting = ("awaiting_verification", "verification_overdue")
     assert queue == [q["request_id"] for q in report["gcode_queue"] if q["status"] in waiting]
     assert line.gcode[0] == len(queue) == 1
+
+
+def test_the_step_summary_counts_the_digests_lists() -> None:
+    chosen = select(
+        evaluation(
+            {DMC_1: [entry_result(DMC_1, 1, **ASKED), entry_result(DMC_1, 2)], EMIS: [entry_result(EMIS, 3)]},
+            [request("R1", 1, D(2026, 6, 18)), request("R2", 2, D(2026, 6, 2), verified=True)],
+        )
+    )
+    assert waiting_line(chosen) == (
+        "**รายการในสรุปประจำวัน**: เกินกำหนด 2 · ไม่ทันปิดระบบ 1 · ขอความช่วยเหลือ 1 · รอเขตรับรอง 0 · "
+        "คำขอเลข G รอเขตตรวจสอบ 1"
+    )
