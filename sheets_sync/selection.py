@@ -75,7 +75,8 @@ class RequestItem:
 
 @dataclass(frozen=True)
 class Selection:
-    """Each list in the order every presentation shows it (worst or oldest first, ties by school code)."""
+    """Each list in the order every presentation shows it, as its comment says; a tie left after that goes to
+    the cycle that comes first in the cycles tab."""
 
     today: dt.date
     # Past `due_on`, not confirmed: most days late first.
