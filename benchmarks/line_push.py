@@ -3,7 +3,7 @@
     python benchmarks/line_push.py                 # 300 schools with a LINE id, 3 runs
     python benchmarks/line_push.py --schools 1000 --repeats 1
 
-The LINE server (tests/line_server.py) runs in this process on 127.0.0.1 and checks every body against the
+The LINE server (tests/support/line_server.py) runs in this process on 127.0.0.1 and checks every body against the
 schema; the sync is the real one (xlsx workbook, outbox mail, the SDK's client). Prints messages per second
 of the LINE step alone (from the run's own push timings) and of the whole run.
 """
@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sheets_sync.config import load_config  # noqa: E402
 from sheets_sync.line import send  # noqa: E402
 from sheets_sync.sync import make_backend, make_transport, run_sync  # noqa: E402
-from tests import workbooks as wb  # noqa: E402
-from tests.line_server import LineServer  # noqa: E402
+from tests.support import workbooks as wb  # noqa: E402
+from tests.support.line_server import LineServer  # noqa: E402
 
 TODAY = dt.date(2026, 6, 11)
 

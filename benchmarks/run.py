@@ -423,7 +423,7 @@ def child_naive(spec: dict[str, Any]) -> dict[str, Any]:
     from sheets_sync.evaluate import evaluate
     from sheets_sync.plan import build_plan
     from sheets_sync.summary import summarize, summary_grid
-    from tests.sheets_api.session import RedirectSession
+    from tests.support.sheets_api.session import RedirectSession
 
     config = load_config(spec["config"])
     today = dt.date.fromisoformat(spec["today"])
@@ -769,7 +769,7 @@ def measure_naive(
 
 
 def measure_mail(work: Path, args: argparse.Namespace) -> dict[str, Any]:
-    from tests.smtp_server import SmtpTestServer
+    from tests.support.smtp_server import SmtpTestServer
 
     config = write_config(work / "mail", {"backend": "xlsx", "path": str(work / "mail" / "unused.xlsx")})
     with SmtpTestServer(security="none") as smtp:
@@ -1200,7 +1200,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_all(args: argparse.Namespace, results: dict[str, Any]) -> None:
-    from tests.sheets_api import SheetsApiServer
+    from tests.support.sheets_api import SheetsApiServer
 
     samples: dict[int, dict[str, Any]] = {}  # the naive peer's measured runs, by sample size
     with (
