@@ -15,7 +15,11 @@ def _quoted(title: str) -> str:
 
 
 def save_read_response(server: Any, sid: str, path: Path) -> None:
-    """The read's batchGet exactly as the backend asks it, fetched before the clock (not counted)."""
+    """The read's batchGet exactly as the backend asks it, fetched before the clock (not counted).
+
+    The server adds a response's bytes to its count just after sending it: this waits for that, so that the
+    sync's count, reset next, does not take this response in.
+    """
     import requests
 
     params = [("ranges", _quoted(t)) for t in server.tabs(sid)] + [
@@ -24,9 +28,13 @@ def save_read_response(server: Any, sid: str, path: Path) -> None:
         ("majorDimension", "ROWS"),
         ("prettyPrint", "false"),
     ]
+    counted = server.bytes_sent
     resp = requests.get(f"{server.url}/v4/spreadsheets/{sid}/values:batchGet", params=params, timeout=600)
     resp.raise_for_status()
     path.write_bytes(resp.content)
+    deadline = time.monotonic() + 10
+    while server.bytes_sent - counted < len(resp.content) and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def save_write_body(server: Any, path: Path) -> None:
