@@ -26,8 +26,8 @@ from sheets_sync.mail.render import Rendered, Renderer, header_text
 from sheets_sync.mail.smtp import SmtpTransport, _dot_stuffed, _Generator, _plain_addresses
 from sheets_sync.summary import summarize
 from sheets_sync.sync import make_backend
-from tests import workbooks as wb
-from tests.smtp_server import SmtpTestServer
+from tests.support import workbooks as wb
+from tests.support.smtp_server import SmtpTestServer
 
 TODAY = dt.date(2026, 11, 17)  # DMC round 2 seven days late: the director is copied
 NOW = dt.datetime(2026, 11, 17, 8, 0, tzinfo=ZoneInfo("Asia/Bangkok"))
