@@ -11,7 +11,7 @@ from typing import Any
 from sheets_sync.digest_rule import STATE_PREFIX
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.line.messages import ALT_TEXT_LIMIT, LineMessage, LineTally, clip, guard
-from sheets_sync.model import CycleKey, GcodeKey
+from sheets_sync.model import CycleKey, GcodeKey, MessageKind
 from sheets_sync.reminders import digest_step
 from sheets_sync.summary import CycleSummary
 from sheets_sync.thaidates import thai_date, thai_date_short, thai_weekday
@@ -126,7 +126,7 @@ def digest_message(
     # The picture's fingerprint is remembered with the digest (digest_rule), but is not its identity: a
     # rerun the same day is the same digest for LINE's retry key.
     items = (step, f"{STATE_PREFIX}{ev.digest_state}") if ev.digest_state else (step,)
-    return LineMessage("digest", "", to, items, (flex,), identity=(step,))
+    return LineMessage(MessageKind.DIGEST, "", to, items, (flex,), identity=(step,))
 
 
 def _body(facts: DigestFacts, tally: LineTally) -> list[dict[str, Any]]:
