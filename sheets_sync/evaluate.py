@@ -11,10 +11,10 @@ from sheets_sync.config import Config, ReminderSettings, TabNames
 from sheets_sync.digest_rule import digest_state, digest_wanted, last_digest_state, waiting_for_officer
 from sheets_sync.errors import WorkbookError
 from sheets_sync.helpdesk import NO_REQUEST, HelpReply, HelpRequest, help_request, reply_for
+from sheets_sync.lost_tabs import lost_tab_problem, mailed_for_cycles, without_lost_rows
 from sheets_sync.model import Channel, Cycle, CycleEntry, CycleKey, GcodeRequest, LogRecord, Problem, School
 from sheets_sync.parse import parse_cycle_entries, parse_cycles, parse_gcode, parse_log, parse_schools
 from sheets_sync.reminders import (
-    DIGEST,
     Memory,
     Owed,
     OwedRequest,
@@ -141,7 +141,7 @@ def evaluate(
     usable, cycle_problems = _usable_cycles(cycles_table, names)
     log_table = _table(snapshot, names.log, LOG)
     log = parse_log(log_table) if log_table is not None else []
-    mailed = _mailed_for_cycles([r for r in log if r.run_id not in unsaved_runs])
+    mailed = mailed_for_cycles([r for r in log if r.run_id not in unsaved_runs])
     cycle_results, cycle_tab_problems = _evaluate_cycles(
         snapshot, usable, by_code, schools, today, config, mailed, cycles_table
     )
@@ -229,14 +229,14 @@ def _evaluate_cycles(
     cycle_results: list[CycleResult] = []
     for cycle in usable:
         result = _evaluate_cycle(snapshot, cycle, by_code, schools, today, config.reminders.before_days)
-        lost = _lost_tab_problem(result, mailed, config.tabs.cycles, cycles_table.label("cycle_id"))
+        lost = lost_tab_problem(result, mailed, config.tabs.cycles, cycles_table.label("cycle_id"))
         if lost is not None:
             # The tab was renamed, deleted or emptied after reminders went out: recreating it blank
             # would remind (and escalate) every school again, certified or not.
             result = CycleResult(cycle, tab_exists=result.tab_exists, processed=False, tab=result.tab)
             problems.append(lost)
         else:
-            result.entries = _without_lost_rows(result, mailed, problems)
+            result.entries = without_lost_rows(result, mailed, problems)
         problems += [p for e in result.entries for p in e.problems]
         table = _table(snapshot, cycle.cycle_id, CYCLE_TAB)
         if table is not None:
@@ -311,65 +311,6 @@ def _has_email(school: School) -> bool:
 
 def _has_line(school: School) -> bool:
     return bool(school.line_id)
-
-
-def _mailed_for_cycles(log: list[LogRecord]) -> dict[str, dict[str, set[str]]]:
-    """Cycle id → school code → the runs the log shows a message from about it (sent or refused)."""
-    mailed: dict[str, dict[str, set[str]]] = {}
-    for record in log:
-        if record.kind == DIGEST:
-            continue
-        for step in record.step_ids:
-            by_school = mailed.setdefault(step.subject, {})
-            by_school.setdefault(record.school_code, set()).add(record.run_id)
-    return mailed
-
-
-def _lost_tab_problem(
-    result: CycleResult, mailed: dict[str, dict[str, set[str]]], cycles_tab: str, column: str
-) -> Problem | None:
-    """A cycle the log has mail about, whose tab is gone, or holds no school row after two runs mailed.
-
-    One run is not enough for the rows: on a Google Sheet a run creates the tab before the mail and fills
-    it with its final write, so a run that failed in between leaves it empty, for the next run to fill."""
-    by_school = mailed.get(result.cycle.cycle_id, {})
-    if not result.processed or not by_school:
-        return None
-    if not result.tab_exists:
-        what = f"ไม่พบแท็บ {result.cycle.cycle_id!r} (ถูกเปลี่ยนชื่อหรือลบ)"
-    elif all(e.row is None for e in result.entries) and len(set().union(*by_school.values())) > 1:
-        what = f"แท็บ {result.tab!r} ไม่มีแถวของโรงเรียนเหลืออยู่"
-    else:
-        return None
-    return Problem(
-        cycles_tab,
-        result.cycle.row,
-        column,
-        f"{what} แต่บันทึกการส่งมีข้อความของรอบนี้แล้ว: กู้คืนแท็บ หรือตั้งรอบนี้เป็นไม่ใช้งาน (ระหว่างนี้จะไม่ส่งแจ้งเตือนของรอบนี้)",
-    )
-
-
-def _without_lost_rows(
-    result: CycleResult, mailed: dict[str, dict[str, set[str]]], problems: list[Problem]
-) -> list[EntryResult]:
-    """A school whose row was deleted after two runs mailed it is not added back blank (and reminded again:
-    its ticks are gone); after one run the row may be one that run could not write yet."""
-    by_school = mailed.get(result.cycle.cycle_id, {})
-    kept = []
-    for e in result.entries:
-        if e.row is None and len(by_school.get(e.school_code, ())) > 1:
-            problems.append(
-                Problem(
-                    result.tab,
-                    0,
-                    CYCLE_TAB.column("school_code").label,
-                    f"ไม่พบแถวของโรงเรียน {e.school_code} แต่บันทึกการส่งมีข้อความของรอบนี้ถึงโรงเรียนนี้แล้ว: "
-                    f"กู้คืนแถว หรือเพิ่มแถวของโรงเรียนนี้ใหม่ (ระหว่างนี้จะไม่ส่งแจ้งเตือนของรอบนี้)",
-                )
-            )
-        else:
-            kept.append(e)
-    return kept
 
 
 def _sheet_memory(

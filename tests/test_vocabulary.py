@@ -38,6 +38,7 @@ CORE = (
     "helpdesk",
     "personal",
     "schema",
+    "lost_tabs",
 )
 SHELLS = ("sheets_sync.mail", "sheets_sync.backends")
 
