@@ -97,8 +97,8 @@ class StepId:
     @classmethod
     def parse(cls, text: str) -> StepId:
         """The id as the log's items column holds it; the subject may itself hold a colon (`G:...`)."""
-        subject, _, step = text.rpartition(":")
-        return cls(subject, step) if subject else cls(step, "")
+        subject, colon, step = text.rpartition(":")
+        return cls(subject, step) if colon else cls(text, "")
 
     @classmethod
     def gcode(cls, request_id: str, step: str) -> StepId:

@@ -117,6 +117,11 @@ def test_a_step_id_without_a_colon_is_all_subject() -> None:
     assert str(StepId.parse("DMC-2569-1")) == "DMC-2569-1"
 
 
+@pytest.mark.parametrize("text", ["DMC-2569-1:open", "G:R-1:issued", "plain", ":x", "a:", "::", ""])
+def test_a_step_id_s_subject_is_what_precedes_its_last_colon(text: str) -> None:
+    assert StepId.parse(text).subject == text.rsplit(":", 1)[0]
+
+
 def record(result: str) -> LogRecord:
     return LogRecord(
         "2026-12-03T08:00:05", "r", "reminder", "1036040001", ("DMC-2569-1:open",), "a", "m", result
