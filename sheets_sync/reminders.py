@@ -23,6 +23,7 @@ from sheets_sync.model import (
 from sheets_sync.status import CycleStatus, GcodeStatus
 from sheets_sync.thaidates import SendingDays
 
+# Who the digest is to in the memory, and its kind in the log.
 DIGEST = MessageKind.DIGEST
 
 
