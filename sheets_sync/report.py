@@ -10,6 +10,7 @@ from typing import Any
 from sheets_sync.errors import SheetsSyncError
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.helpdesk import HelpCounts, help_counts
+from sheets_sync.model import CycleKey
 from sheets_sync.schema import CYCLE_STATUSES, GCODE_STATUSES
 from sheets_sync.selection import RequestItem, SchoolItem, Selection, select
 from sheets_sync.summary import Counts, CycleSummary, status_data
@@ -19,15 +20,15 @@ from sheets_sync.thaidates import thai_date
 
 # Bars are drawn in this order, left to right: done first, then what is still open.
 BAR_ORDER = (
-    "certified",
-    "done",
-    "confirmed",
-    "submitted",
-    "due_soon",
-    "pending",
-    "overdue",
-    "missed",
-    "not_open",
+    CycleKey.CERTIFIED,
+    CycleKey.DONE,
+    CycleKey.CONFIRMED,
+    CycleKey.SUBMITTED,
+    CycleKey.DUE_SOON,
+    CycleKey.PENDING,
+    CycleKey.OVERDUE,
+    CycleKey.MISSED,
+    CycleKey.NOT_OPEN,
 )
 STATUS_BY_KEY = {s.key: s for s in CYCLE_STATUSES}
 
@@ -54,7 +55,9 @@ class Report:
 
 
 # A school in one of these needs nothing more in its cycle.
-SETTLED = frozenset({"certified", "done", "inactive", "missed", "not_open"})
+SETTLED = frozenset(
+    {CycleKey.CERTIFIED, CycleKey.DONE, CycleKey.INACTIVE, CycleKey.MISSED, CycleKey.NOT_OPEN}
+)
 
 
 def is_open(cs: CycleSummary, today: dt.date) -> bool:
@@ -68,7 +71,7 @@ def is_open(cs: CycleSummary, today: dt.date) -> bool:
 def urgency(cs: CycleSummary) -> tuple[int, dt.date, str]:
     """Cycles with the most overdue schools first; then (none overdue) the nearest deadline first."""
     cycle = cs.result.cycle
-    return (-cs.total.by_status["overdue"], cycle.due_on, cycle.cycle_id)
+    return (-cs.total.by_status[CycleKey.OVERDUE], cycle.due_on, cycle.cycle_id)
 
 
 def pick(summaries: list[CycleSummary], cycle_id: str | None, today: dt.date) -> list[CycleSummary]:

@@ -11,6 +11,7 @@ from typing import Any
 from sheets_sync.digest_rule import STATE_PREFIX
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.line.messages import ALT_TEXT_LIMIT, LineMessage, LineTally, clip, guard
+from sheets_sync.model import CycleKey, MessageKind
 from sheets_sync.reminders import digest_step
 from sheets_sync.selection import SchoolItem, select
 from sheets_sync.summary import CycleSummary
@@ -89,7 +90,7 @@ def _cycle_counts(cs: CycleSummary) -> tuple[str, int, int, int, float | None]:
         cs.result.cycle.display_title,
         total.schools,
         total.confirmed,
-        total.by_status["overdue"],
+        total.by_status[CycleKey.OVERDUE],
         total.on_time_rate,
     )
 
@@ -130,7 +131,7 @@ def digest_message(
     # The picture's fingerprint is remembered with the digest (digest_rule), but is not its identity: a
     # rerun the same day is the same digest for LINE's retry key.
     items = (step, f"{STATE_PREFIX}{ev.digest_state}") if ev.digest_state else (step,)
-    return LineMessage("digest", "", to, items, (flex,), identity=(step,))
+    return LineMessage(MessageKind.DIGEST, "", to, items, (flex,), identity=(step,))
 
 
 def _body(facts: DigestFacts, tally: LineTally) -> list[dict[str, Any]]:

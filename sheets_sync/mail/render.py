@@ -23,6 +23,7 @@ from sheets_sync.mail.wording import (
     school_subject,
     school_title,
 )
+from sheets_sync.model import MessageKind
 from sheets_sync.outgoing import outgoing, vouch
 from sheets_sync.reminders import SchoolReminder
 from sheets_sync.selection import Selection, select
@@ -117,7 +118,7 @@ class Renderer:
         text: str,
         html: str,
         msg_id: str,
-        kind: str = "reminder",
+        kind: str = MessageKind.REMINDER,
         school_code: str = "",
     ) -> EmailMessage:
         """multipart/alternative, text and HTML in UTF-8 and base64; Thai headers in RFC 2047 encoded words
@@ -212,14 +213,14 @@ class Renderer:
             (),
             self._render("digest.txt", **context),
             self._render("digest.html", **context),
-            message_id(["digest", ev.today.isoformat()], self.domain),
-            "digest",
+            message_id([MessageKind.DIGEST, ev.today.isoformat()], self.domain),
+            MessageKind.DIGEST,
         )
         items: tuple[str, ...] = (f"digest:{ev.today.isoformat()}",)
         if self.config.email.digest == "changes":
             # What this digest showed, for the next run to tell a quiet day (digest_rule).
             items += (f"{STATE_PREFIX}{ev.digest_state}",)
-        return Rendered(msg, "digest", "", items, officer, ())
+        return Rendered(msg, MessageKind.DIGEST, "", items, officer, ())
 
 
 def digest_subject(today: dt.date, chosen: Selection) -> str:
