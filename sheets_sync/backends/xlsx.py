@@ -19,8 +19,9 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.formatting import ConditionalFormattingList
-from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook as WorkbookType
@@ -305,12 +306,17 @@ class XlsxBackend:
     ) -> None:
         # Whole columns below the header: the ranges never change, so reruns find and replace them.
         last = MAX_ROWS
-        ours: dict[str, list[Any]] = {}
+        ours: dict[str, list[Rule]] = {}
         status_col = positions.get("status")
         if status_col is not None and statuses:
             letter = get_column_letter(status_col + 1)
             ours[f"{letter}2:{letter}{last}"] = [
-                CellIsRule(operator="equal", formula=[f'"{s.label}"'], fill=_fill(s.fill))
+                Rule(
+                    type="cellIs",
+                    operator="equal",
+                    formula=[f'"{s.label}"'],
+                    dxf=DifferentialStyle(fill=_fill(s.fill)),
+                )
                 for s in statuses
                 if s.fill
             ]
@@ -318,7 +324,12 @@ class XlsxBackend:
         if problems_col is not None:
             letter = get_column_letter(problems_col + 1)
             ours[f"{letter}2:{letter}{last}"] = [
-                FormulaRule(formula=[f"LEN({letter}2)>0"], fill=_fill(INVALID_FILL), stopIfTrue=False)
+                Rule(
+                    type="expression",
+                    formula=[f"LEN({letter}2)>0"],
+                    stopIfTrue=False,
+                    dxf=DifferentialStyle(fill=_fill(INVALID_FILL)),
+                )
             ]
         ours_cols = {ref.split(":")[0] for ref in ours}
         kept = ConditionalFormattingList()
