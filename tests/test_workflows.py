@@ -685,7 +685,7 @@ MESSAGES = [
     # evaluate.py
     "not found in the workbook; run 'sheets-sync init' to create it",
     "not found in row 1",
-    # mail/smtp.py
+    # mail/smtp.py, mail/smtp_connect.py
     "has no password: set the environment variable",
     "refused for user",
     "Gmail needs an app password",
@@ -757,7 +757,7 @@ ERROR_CLASSES = {
     "BackendError",
     "MailError",
     "LockedError",
-    "_ConnectError",
+    "ConnectError",
     "LineError",
 }
 DEPLOYMENT_FILES = [
@@ -769,6 +769,7 @@ DEPLOYMENT_FILES = [
     "backends/xlsx.py",
     "backends/xlsx_preflight.py",
     "mail/smtp.py",
+    "mail/smtp_connect.py",
     "line/client.py",
     "line/listen.py",
 ]
