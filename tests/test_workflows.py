@@ -707,7 +707,7 @@ MESSAGES = [
     # doctor.py, run_account.py
     "is not writable",
     "problems (run 'sheets-sync validate')",
-    # backends/xlsx.py
+    # backends/xlsx/backend.py, backends/xlsx/lock.py
     "is being synced by another run",
     "another run took the lock of spreadsheet",
     "workbook not found; run 'sheets-sync init' to create it",
@@ -715,7 +715,7 @@ MESSAGES = [
     "changed on disk while the sync ran",
     "holds no readable lock",
     "lock_minutes must be",
-    # backends/xlsx_preflight.py
+    # backends/xlsx/preflight.py
     "is open in",
     "is read-only; make it writable",
     "cannot create files in this folder",
@@ -766,8 +766,9 @@ DEPLOYMENT_FILES = [
     "evaluate.py",
     "backends/google_auth.py",
     "backends/gsheets.py",
-    "backends/xlsx.py",
-    "backends/xlsx_preflight.py",
+    "backends/xlsx/backend.py",
+    "backends/xlsx/lock.py",
+    "backends/xlsx/preflight.py",
     "mail/smtp.py",
     "mail/smtp_connect.py",
     "line/client.py",
