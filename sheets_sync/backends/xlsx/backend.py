@@ -48,9 +48,7 @@ class XlsxBackend:
     def __init__(self, path: Path, tabs: TabNames, lock_minutes: int = 30) -> None:
         self.path = path
         self.tabs = tabs
-        self.lock_minutes = lock_minutes
         self._lock = LockFile(path, lock_minutes)
-        self.lock_path = self._lock.path
         self.journal_path = path.with_name(path.name + ".journal")
         self.wb: WorkbookType | None = None
         self._stat: tuple[int, int] | None = None
