@@ -27,8 +27,8 @@ from sheets_sync.mail.smtp import SmtpTransport
 from sheets_sync.mail.smtp_envelope import _Generator, _plain_addresses, dot_stuffed, envelope_of
 from sheets_sync.summary import summarize
 from sheets_sync.sync import make_backend
-from tests import workbooks as wb
-from tests.smtp_server import SmtpTestServer
+from tests.support import workbooks as wb
+from tests.support.smtp_server import SmtpTestServer
 
 TODAY = dt.date(2026, 11, 17)  # DMC round 2 seven days late: the director is copied
 NOW = dt.datetime(2026, 11, 17, 8, 0, tzinfo=ZoneInfo("Asia/Bangkok"))

@@ -21,9 +21,9 @@ from openpyxl import load_workbook
 from sheets_sync.config import Config, load_config
 from sheets_sync.errors import SheetsSyncError
 from sheets_sync.sync import SyncResult, make_backend
-from tests import workbooks as wb
-from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import (
+from tests.support import workbooks as wb
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_fixtures import (
     CYCLES_TAB,
     DMC,
     LOG_TAB,
