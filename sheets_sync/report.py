@@ -10,6 +10,7 @@ from sheets_sync.errors import SheetsSyncError
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.helpdesk import HelpCounts, help_counts
 from sheets_sync.mail.render import _environment, safe_note
+from sheets_sync.model import CycleKey, GcodeKey
 from sheets_sync.schema import CYCLE_STATUSES, GCODE_STATUSES
 from sheets_sync.summary import Counts, CycleSummary, status_data
 from sheets_sync.svg import cumulative_curve, stacked_bars
@@ -17,15 +18,15 @@ from sheets_sync.thaidates import thai_date
 
 # Bars are drawn in this order, left to right: done first, then what is still open.
 BAR_ORDER = (
-    "certified",
-    "done",
-    "confirmed",
-    "submitted",
-    "due_soon",
-    "pending",
-    "overdue",
-    "missed",
-    "not_open",
+    CycleKey.CERTIFIED,
+    CycleKey.DONE,
+    CycleKey.CONFIRMED,
+    CycleKey.SUBMITTED,
+    CycleKey.DUE_SOON,
+    CycleKey.PENDING,
+    CycleKey.OVERDUE,
+    CycleKey.MISSED,
+    CycleKey.NOT_OPEN,
 )
 
 
@@ -51,7 +52,9 @@ class Report:
 
 
 # A school in one of these needs nothing more in its cycle.
-SETTLED = frozenset({"certified", "done", "inactive", "missed", "not_open"})
+SETTLED = frozenset(
+    {CycleKey.CERTIFIED, CycleKey.DONE, CycleKey.INACTIVE, CycleKey.MISSED, CycleKey.NOT_OPEN}
+)
 
 
 def is_open(cs: CycleSummary, today: dt.date) -> bool:
@@ -65,7 +68,7 @@ def is_open(cs: CycleSummary, today: dt.date) -> bool:
 def urgency(cs: CycleSummary) -> tuple[int, dt.date, str]:
     """Cycles with the most overdue schools first; then (none overdue) the nearest deadline first."""
     cycle = cs.result.cycle
-    return (-cs.total.by_status["overdue"], cycle.due_on, cycle.cycle_id)
+    return (-cs.total.by_status[CycleKey.OVERDUE], cycle.due_on, cycle.cycle_id)
 
 
 def pick(summaries: list[CycleSummary], cycle_id: str | None, today: dt.date) -> list[CycleSummary]:
@@ -109,10 +112,10 @@ def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = 
                     "district": e.school.district,
                     "network": e.school.network,
                     "days": e.status.days_late,
-                    "missed": e.status.key == "missed",
+                    "missed": e.status.key == CycleKey.MISSED,
                 }
                 for e in entries
-                if e.status.key in ("overdue", "missed") and e.school is not None
+                if e.status.key in (CycleKey.OVERDUE, CycleKey.MISSED) and e.school is not None
             ),
             # Schools that missed the closed portal first, then the latest.
             key=lambda r: (not r["missed"], -int(r["days"] or 0), str(r["code"])),
@@ -124,7 +127,7 @@ def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = 
                 "note": safe_note(e.entry.school_note if e.entry else ""),
             }
             for e in entries
-            if e.help.open and e.status.key != "inactive" and e.school is not None
+            if e.help.open and e.status.key != CycleKey.INACTIVE and e.school is not None
         ]
         seen = sorted(e.status.confirmed_seen for e in entries if e.status.confirmed_seen is not None)
         confirmations: list[tuple[dt.date, int]] = []
@@ -165,7 +168,7 @@ def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = 
             "waiting_days": r.status.waiting_days,
         }
         for r in sorted(ev.requests, key=lambda r: (r.request.requested_on or ev.today, r.request.request_id))
-        if r.status.key not in ("done", "invalid")
+        if r.status.key not in (GcodeKey.DONE, GcodeKey.INVALID)
     ]
     numbers = status_data(ev, [c.summary for c in cycles])
     return Report(ev.today, ev.config.office.name, cycles, numbers, queue)

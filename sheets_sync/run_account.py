@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from sheets_sync.errors import SheetsSyncError
-from sheets_sync.mail.transport import FINAL_FAILURES
+from sheets_sync.model import FINAL_FAILURES, CycleKey, MessageKind
 from sheets_sync.outgoing import for_terminal
 from sheets_sync.schema import CYCLE_STATUSES
 from sheets_sync.summary import CycleSummary
@@ -20,29 +20,19 @@ class StepSummaryError(SheetsSyncError):
 
 
 COLUMNS = (
-    "certified",
-    "done",
-    "confirmed",
-    "missed",
-    "overdue",
-    "due_soon",
-    "submitted",
-    "pending",
-    "not_open",
-    "inactive",
+    CycleKey.CERTIFIED,
+    CycleKey.DONE,
+    CycleKey.CONFIRMED,
+    CycleKey.MISSED,
+    CycleKey.OVERDUE,
+    CycleKey.DUE_SOON,
+    CycleKey.SUBMITTED,
+    CycleKey.PENDING,
+    CycleKey.NOT_OPEN,
+    CycleKey.INACTIVE,
 )
-SHORT = {
-    "certified": "certified",
-    "done": "done",
-    "confirmed": "confirmed",
-    "missed": "missed",
-    "overdue": "overdue",
-    "due_soon": "due soon",
-    "submitted": "submitted",
-    "pending": "pending",
-    "not_open": "not open",
-    "inactive": "inactive",
-}
+# The statuses as the run's account prints them: their keys, with spaces.
+SHORT = {k: k.replace("_", " ") for k in COLUMNS}
 
 
 def status_rows(summaries: list[CycleSummary]) -> list[list[str]]:
@@ -105,7 +95,7 @@ def refusals(result: SyncResult) -> str:
     refused = [m for m in result.messages if m.result in FINAL_FAILURES]
     if not refused:
         return ""
-    digest = " (the digest among them)" if any(m.kind == "digest" for m in refused) else ""
+    digest = " (the digest among them)" if any(m.kind == MessageKind.DIGEST for m in refused) else ""
     noun = "message was" if len(refused) == 1 else "messages were"
     return (
         f"{len(refused)} {noun} refused for good by the mail server{digest}; "

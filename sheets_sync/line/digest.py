@@ -11,6 +11,7 @@ from typing import Any
 from sheets_sync.digest_rule import STATE_PREFIX
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.line.messages import ALT_TEXT_LIMIT, LineMessage, LineTally, clip, guard
+from sheets_sync.model import CycleKey, GcodeKey, MessageKind
 from sheets_sync.reminders import digest_step
 from sheets_sync.summary import CycleSummary
 from sheets_sync.thaidates import thai_date, thai_date_short, thai_weekday
@@ -74,7 +75,7 @@ def digest_facts(ev: Evaluation, summaries: list[CycleSummary]) -> DigestFacts:
                 cr.cycle.display_title,
                 total.schools,
                 total.confirmed,
-                total.by_status["overdue"],
+                total.by_status[CycleKey.OVERDUE],
                 total.on_time_rate,
             )
         )
@@ -82,19 +83,19 @@ def digest_facts(ev: Evaluation, summaries: list[CycleSummary]) -> DigestFacts:
             if e.school is None or e.occurrence:
                 continue
             name = f"{e.school.name} ({cr.cycle.cycle_id})"
-            if e.status.key == "overdue":
+            if e.status.key == CycleKey.OVERDUE:
                 overdue.append((-(e.status.days_late or 0), f"{name}: {e.status.days_late} วัน"))
-            if e.status.needs_help and e.status.key not in ("certified", "inactive"):
+            if e.status.needs_help and e.status.key not in (CycleKey.CERTIFIED, CycleKey.INACTIVE):
                 note = guard(e.entry.school_note) if e.entry and e.entry.school_note else ""
                 help_wanted.append(f"{name}{': ' + note if note else ''}")
-            if e.status.key == "confirmed":
+            if e.status.key == CycleKey.CONFIRMED:
                 late = bool(cr.cycle.certify_by and ev.today > cr.cycle.certify_by)
                 by = f" (ภายใน {thai_date_short(cr.cycle.certify_by)})" if cr.cycle.certify_by else ""
                 to_certify.append((not late, f"{name}{' เลยกำหนดแล้ว' if late else by}"))
     overdue.sort()
     to_certify.sort()
     awaiting = [r for r in ev.requests if r.status.officer_owes]
-    late_requests = sum(1 for r in awaiting if r.status.key == "verification_overdue")
+    late_requests = sum(1 for r in awaiting if r.status.key == GcodeKey.VERIFICATION_OVERDUE)
     dmc = sum(1 for r in ev.requests if r.status.school_owes)
     return DigestFacts(
         cycles,
@@ -125,7 +126,7 @@ def digest_message(
     # The picture's fingerprint is remembered with the digest (digest_rule), but is not its identity: a
     # rerun the same day is the same digest for LINE's retry key.
     items = (step, f"{STATE_PREFIX}{ev.digest_state}") if ev.digest_state else (step,)
-    return LineMessage("digest", "", to, items, (flex,), identity=(step,))
+    return LineMessage(MessageKind.DIGEST, "", to, items, (flex,), identity=(step,))
 
 
 def _body(facts: DigestFacts, tally: LineTally) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from sheets_sync.line.client import LineClient, LineError, Push, QuotaReached, R
 from sheets_sync.line.digest import digest_message
 from sheets_sync.line.messages import LineMessage, LineTally, RowLink, school_message
 from sheets_sync.line.settings import LINE
-from sheets_sync.mail.transport import DELIVERED
+from sheets_sync.model import DELIVERED
 from sheets_sync.summary import CycleSummary
 
 Echo = Callable[[str], None]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sheets_sync.errors import MailError
 from sheets_sync.mail.transport import Delivery
+from sheets_sync.model import DeliveryResult
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _HEADERS = email.parser.BytesParser(policy=email.policy.default)  # the index shows headers only
@@ -92,7 +93,7 @@ class OutboxTransport:
             ) from None
         self._numbered = seq
         self.written.append(path)
-        return Delivery("outbox", str(path))
+        return Delivery(DeliveryResult.OUTBOX, str(path))
 
     def close(self) -> None:
         if self.folder.exists():

@@ -25,6 +25,7 @@ from sheets_sync.mail.wording import (
     school_subject,
     school_title,
 )
+from sheets_sync.model import CycleKey, MessageKind
 from sheets_sync.outgoing import outgoing, outgoing_value, vouch
 from sheets_sync.personal import masked, masked_g_code
 from sheets_sync.reminders import SchoolReminder
@@ -156,7 +157,7 @@ class Renderer:
         text: str,
         html: str,
         msg_id: str,
-        kind: str = "reminder",
+        kind: str = MessageKind.REMINDER,
         school_code: str = "",
     ) -> EmailMessage:
         """multipart/alternative, text and HTML in UTF-8 and base64; Thai headers in RFC 2047 encoded words
@@ -242,13 +243,13 @@ class Renderer:
                     "entry": e,
                     "link": self.row_link(cr.tab, e.row or 0),
                 }
-                if e.status.key == "overdue":
+                if e.status.key == CycleKey.OVERDUE:
                     overdue.append(item)
-                if e.status.key == "missed":
+                if e.status.key == CycleKey.MISSED:
                     missed.append(item)
-                if e.help.open and e.status.key != "inactive":
+                if e.help.open and e.status.key != CycleKey.INACTIVE:
                     help_wanted.append(item)
-                if e.status.key == "confirmed" and cr.cycle.certifies:
+                if e.status.key == CycleKey.CONFIRMED and cr.cycle.certifies:
                     item["late_for_officer"] = bool(cr.cycle.certify_by and ev.today > cr.cycle.certify_by)
                     to_certify.append(item)
         overdue.sort(key=lambda i: (-(i["entry"].status.days_late or 0), i["entry"].school_code))
@@ -285,11 +286,11 @@ class Renderer:
             (),
             self._render("digest.txt", **context),
             self._render("digest.html", **context),
-            message_id(["digest", ev.today.isoformat()], self.domain),
-            "digest",
+            message_id([MessageKind.DIGEST, ev.today.isoformat()], self.domain),
+            MessageKind.DIGEST,
         )
         items: tuple[str, ...] = (f"digest:{ev.today.isoformat()}",)
         if self.config.email.digest == "changes":
             # What this digest showed, for the next run to tell a quiet day (digest_rule).
             items += (f"{STATE_PREFIX}{ev.digest_state}",)
-        return Rendered(msg, "digest", "", items, officer, ())
+        return Rendered(msg, MessageKind.DIGEST, "", items, officer, ())
