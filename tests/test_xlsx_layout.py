@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from sheets_sync.backends.xlsx import DATE_FORMAT, header_lines, text_width
+from sheets_sync.backends.xlsx.style import DATE_FORMAT, header_lines, text_width
 from sheets_sync.config import load_config
 from sheets_sync.demo import create_demo
 from sheets_sync.schema import CYCLE_TAB
