@@ -1,9 +1,9 @@
 """LINE throughput: a whole sync's LINE step (school reminders + digest) against the local LINE server.
 
-    python benchmarks/line_push.py                 # 300 schools with a LINE id, 3 runs
-    python benchmarks/line_push.py --schools 1000 --repeats 1
+    python -m benchmarks.line_push                 # 300 schools with a LINE id, 3 runs
+    python -m benchmarks.line_push --schools 1000 --repeats 1
 
-The LINE server (tests/line_server.py) runs in this process on 127.0.0.1 and checks every body against the
+The LINE server (tests/support/line_server.py) runs in this process on 127.0.0.1 and checks every body against the
 schema; the sync is the real one (xlsx workbook, outbox mail, the SDK's client). Prints messages per second
 of the LINE step alone (from the run's own push timings) and of the whole run.
 """
@@ -14,18 +14,15 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from sheets_sync.config import load_config  # noqa: E402
-from sheets_sync.line import send  # noqa: E402
-from sheets_sync.sync import make_backend, make_transport, run_sync  # noqa: E402
-from tests import workbooks as wb  # noqa: E402
-from tests.line_server import LineServer  # noqa: E402
+from sheets_sync.config import load_config
+from sheets_sync.line import send
+from sheets_sync.sync import make_backend, make_transport, run_sync
+from tests.support import workbooks as wb
+from tests.support.line_server import LineServer
 
 TODAY = dt.date(2026, 6, 11)
 
@@ -69,7 +66,7 @@ def one_run(schools: int) -> tuple[int, float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.line_push")
     parser.add_argument("--schools", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()

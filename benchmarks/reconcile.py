@@ -1,8 +1,8 @@
 """The time of `sheets-sync reconcile` for an office of N schools (default 300): read the portal's export, read
 the workbook, check the export, put it in the tab `<cycle_id> ระบบ`, evaluate as the next sync will.
 
-    python benchmarks/reconcile.py                 # 300 schools, .xlsx export and Windows-874 CSV, both backends
-    python benchmarks/reconcile.py --schools 3000 --repeats 3
+    python -m benchmarks.reconcile                 # 300 schools, .xlsx export and Windows-874 CSV, both backends
+    python -m benchmarks.reconcile --schools 3000 --repeats 3
 
 Everything stays on this machine: the Google Sheets backend talks to the Sheets API test server on 127.0.0.1.
 Each line is the median of --repeats runs, wall-clock, in this process (imports done before the clock).
@@ -13,23 +13,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from sheets_sync.config import load_config  # noqa: E402
-from sheets_sync.portal_import import reconcile_file  # noqa: E402
-from sheets_sync.sync import make_backend  # noqa: E402
-from tests import workbooks as wb  # noqa: E402
-from tests.portal_exports import Listed, dmc_xlsx, emis_csv_874  # noqa: E402
-from tests.sheets_api import SheetsApiServer  # noqa: E402
-from tests.sheets_fixtures import api_rows, gsheets_backend, gsheets_config  # noqa: E402
+from sheets_sync.config import load_config
+from sheets_sync.portal_import import reconcile_file
+from sheets_sync.sync import make_backend
+from tests.support import workbooks as wb
+from tests.support.portal_exports import Listed, dmc_xlsx, emis_csv_874
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_fixtures import api_rows, gsheets_backend, gsheets_config
 
 TODAY = dt.date(2026, 6, 12)
 DMC = "DMC-2569-1"

@@ -12,8 +12,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from sheets_sync.mail.transport import DELIVERED
-from sheets_sync.model import LogRecord, Problem
+from sheets_sync.model import CycleKey, LogRecord, MessageKind, Problem
 
 if TYPE_CHECKING:
     from sheets_sync.evaluate import CycleResult, RequestResult
@@ -43,9 +42,9 @@ def waiting_for_officer(cycle_results: Iterable[CycleResult], requests: Iterable
     request to verify."""
     for cr in cycle_results:
         for e in cr.entries:
-            if e.school is None or e.occurrence or e.status.key == "inactive":
+            if e.school is None or e.occurrence or e.status.key == CycleKey.INACTIVE:
                 continue
-            if e.status.key == "confirmed" or (e.help.open and not e.help.reply):
+            if e.status.key == CycleKey.CONFIRMED or (e.help.open and not e.help.reply):
                 return True
     return any(r.status.officer_owes for r in requests)
 
@@ -53,7 +52,7 @@ def waiting_for_officer(cycle_results: Iterable[CycleResult], requests: Iterable
 def last_digest_state(log: Sequence[LogRecord]) -> str:
     """The fingerprint of the last digest that reached the officer ("" if none did)."""
     for record in sorted(log, key=lambda r: r.sent_at, reverse=True):
-        if record.kind != "digest" or record.result.split(":", 1)[0].strip() not in DELIVERED:
+        if record.kind != MessageKind.DIGEST or not record.delivered:
             continue
         for item in record.items:
             if item.startswith(STATE_PREFIX):

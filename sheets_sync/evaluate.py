@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sheets_sync.cells import Cell
-from sheets_sync.config import Config, ReminderSettings
+from sheets_sync.config import Config, ReminderSettings, TabNames
 from sheets_sync.digest_rule import digest_state, digest_wanted, last_digest_state, waiting_for_officer
 from sheets_sync.errors import WorkbookError
 from sheets_sync.helpdesk import NO_REQUEST, HelpReply, HelpRequest, help_request, reply_for
-from sheets_sync.line.settings import LINE
-from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
+from sheets_sync.lost_tabs import lost_tab_problem, mailed_for_cycles, without_lost_rows
+from sheets_sync.model import Channel, Cycle, CycleEntry, CycleKey, GcodeRequest, LogRecord, Problem, School
 from sheets_sync.parse import parse_cycle_entries, parse_cycles, parse_gcode, parse_log, parse_schools
 from sheets_sync.reconcile import (
     DISAGREES,
@@ -25,7 +25,6 @@ from sheets_sync.reconcile import (
     smis_problems,
 )
 from sheets_sync.reminders import (
-    DIGEST,
     Memory,
     Owed,
     OwedRequest,
@@ -151,94 +150,27 @@ def evaluate(
     `unsaved_runs`: runs whose log lines the backend kept although their write never reached the workbook
     (a killed run's journal): their mail counts as sent, but is no sign that a cycle's tab existed."""
     names = config.tabs
-    schools_table = _table(snapshot, names.schools, SCHOOLS)
-    cycles_table = _table(snapshot, names.cycles, CYCLES)
-    if schools_table is None or cycles_table is None:
-        missing = names.schools if schools_table is None else names.cycles
-        raise WorkbookError(f"tab {missing!r} not found in the workbook; run 'sheets-sync init' to create it")
-    schools_table.require()
-    cycles_table.require()
-    problems: list[Problem] = schools_table.problems + cycles_table.problems
-
-    schools, school_problems = parse_schools(schools_table)
-    problems += school_problems + validate_schools(names.schools, schools, _labels(schools_table))
-    problems += smis_problems(names.schools, schools, schools_table.label("smis_code"))
-    by_code: dict[str, School] = {}
-    for s in schools:
-        by_code.setdefault(s.code, s)
-
-    cycles, cycle_problems = parse_cycles(cycles_table)
-    reserved = {n.casefold() for n in (names.schools, names.cycles, names.gcode, names.log, names.summary)}
-    cycle_problems += validate_cycles(names.cycles, cycles, _labels(cycles_table), reserved)
-    problems += cycle_problems
-    skip = bad_cycle_ids(cycles, cycle_problems, names.cycles)
-    seen_ids: set[str] = set()
-    usable: list[Cycle] = []
-    for c in cycles:
-        if c.cycle_id not in skip and c.cycle_id not in seen_ids:
-            usable.append(c)
-        seen_ids.add(c.cycle_id)
-
+    schools_table, cycles_table = _required_tabs(snapshot, names)
+    schools, by_code, school_problems = _schools(schools_table, names.schools)
+    usable, cycle_problems = _usable_cycles(cycles_table, names)
     log_table = _table(snapshot, names.log, LOG)
     log = parse_log(log_table) if log_table is not None else []
-    mailed = _mailed_for_cycles([r for r in log if r.run_id not in unsaved_runs])
-
-    rules = config.reminders
+    mailed = mailed_for_cycles([r for r in log if r.run_id not in unsaved_runs])
     portal = read_portal_tabs(snapshot, usable, schools, config, today)
+    cycle_results, cycle_tab_problems = _evaluate_cycles(
+        snapshot, usable, by_code, schools, today, config, mailed, cycles_table, portal
+    )
+    gcode_table = _table(snapshot, names.gcode, GCODE)
+    gcode_processed = gcode_table is None or not gcode_table.missing_required
+    requests, gcode_problems = _evaluate_gcode_tab(gcode_table, by_code, today, config)
+    problems = schools_table.problems + cycles_table.problems + school_problems + cycle_problems
+    problems += cycle_tab_problems + gcode_problems
     problems += [r.problem for r in portal.values() if r.problem is not None]
     problems += [p for r in portal.values() if r.export is not None for p in r.export.problems]
-    cycle_results: list[CycleResult] = []
-    for cycle in usable:
-        reading = portal.get(cycle.cycle_id)
-        result = _evaluate_cycle(snapshot, cycle, by_code, schools, today, rules.before_days, reading)
-        lost = _lost_tab_problem(result, mailed, names.cycles, cycles_table.label("cycle_id"))
-        if lost is not None:
-            # The tab was renamed, deleted or emptied after reminders went out: recreating it blank
-            # would remind (and escalate) every school again, certified or not.
-            result = CycleResult(cycle, tab_exists=result.tab_exists, processed=False, tab=result.tab)
-            problems.append(lost)
-        else:
-            result.entries = _without_lost_rows(result, mailed, problems)
-        problems += [p for e in result.entries for p in e.problems]
-        table = _table(snapshot, cycle.cycle_id, CYCLE_TAB)
-        if table is not None:
-            problems += table.problems + _tab_problem(table)
-        cycle_results.append(result)
-
-    gcode_table = _table(snapshot, names.gcode, GCODE)
-    requests: list[RequestResult] = []
-    gcode_processed = gcode_table is None or not gcode_table.missing_required
-    if gcode_table is not None:
-        problems += gcode_table.problems + _tab_problem(gcode_table)
-        if gcode_processed:
-            requests = _evaluate_gcode(gcode_table, by_code, today, config)
-            problems += [p for r in requests for p in r.problems]
-
-    # Email and LINE each remember their own messages: a reminder seen in LINE is still emailed once. The
-    # cycle tabs' last_reminded is stamped by email, so it is email's second memory only.
-    memory = Memory.from_log(r for r in log if r.channel != LINE).with_sheet(
-        *_sheet_memory(cycle_results, config.reminders, today)
-    )
-    line_memory = Memory.from_log(r for r in log if r.channel == LINE)
-    days = SendingDays(rules.send_on_holidays)
-    reminders = _decide(schools, cycle_results, requests, memory, today, config, days, _has_email)
-    line_reminders = (
-        _decide(schools, cycle_results, requests, line_memory, today, config, days, _has_line)
-        if config.line.schools
-        else []
-    )
     problems = sorted(set(problems), key=lambda p: (p.tab, p.row, p.column, p.message))
     state = digest_state(cycle_results, requests, problems)
-    waiting = waiting_for_officer(cycle_results, requests)
-    sendable = digest_due(memory, today, days)
-    wanted = digest_wanted(
-        config.email.digest, state, last_digest_state([r for r in log if r.channel != LINE]), waiting
-    )
-    line_sendable = bool(config.line.officer_to) and digest_due(line_memory, today, days)
-    line_wanted = digest_wanted(
-        config.email.digest, state, last_digest_state([r for r in log if r.channel == LINE]), waiting
-    )
-
+    days = SendingDays(config.reminders.send_on_holidays)
+    email, line = _decide_channels(_Today(schools, cycle_results, requests, today, config, days), log, state)
     return Evaluation(
         today=today,
         config=config,
@@ -251,16 +183,149 @@ def evaluate(
         log_tab_exists=log_table is not None,
         log=log,
         problems=problems,
-        reminders=reminders,
-        digest_due=sendable and wanted,
+        reminders=email.reminders,
+        digest_due=email.digest_due,
         existing_tabs=list(snapshot),
-        digest_sendable=sendable,
+        digest_sendable=email.digest_sendable,
         digest_state=state,
-        line_reminders=line_reminders,
-        line_digest_due=line_sendable and line_wanted,
-        line_digest_sendable=line_sendable,
+        line_reminders=line.reminders,
+        line_digest_due=line.digest_due,
+        line_digest_sendable=line.digest_sendable,
         portal=portal,
     )
+
+
+def _required_tabs(snapshot: Snapshot, names: TabNames) -> tuple[Table, Table]:
+    """The schools and cycles tabs, with the columns every run needs; a WorkbookError without them."""
+    schools_table = _table(snapshot, names.schools, SCHOOLS)
+    cycles_table = _table(snapshot, names.cycles, CYCLES)
+    if schools_table is None or cycles_table is None:
+        missing = names.schools if schools_table is None else names.cycles
+        raise WorkbookError(f"tab {missing!r} not found in the workbook; run 'sheets-sync init' to create it")
+    schools_table.require()
+    cycles_table.require()
+    return schools_table, cycles_table
+
+
+def _schools(table: Table, tab: str) -> tuple[list[School], dict[str, School], list[Problem]]:
+    """The schools as listed, each code's first row by code, and what is wrong in the tab."""
+    schools, problems = parse_schools(table)
+    problems += validate_schools(tab, schools, _labels(table))
+    problems += smis_problems(tab, schools, table.label("smis_code"))
+    by_code: dict[str, School] = {}
+    for s in schools:
+        by_code.setdefault(s.code, s)
+    return schools, by_code, problems
+
+
+def _usable_cycles(table: Table, names: TabNames) -> tuple[list[Cycle], list[Problem]]:
+    """The cycles a run works on (a bad or repeated cycle id is skipped), and what is wrong in the tab."""
+    cycles, problems = parse_cycles(table)
+    reserved = {n.casefold() for n in (names.schools, names.cycles, names.gcode, names.log, names.summary)}
+    problems += validate_cycles(names.cycles, cycles, _labels(table), reserved)
+    skip = bad_cycle_ids(cycles, problems, names.cycles)
+    seen_ids: set[str] = set()
+    usable: list[Cycle] = []
+    for c in cycles:
+        if c.cycle_id not in skip and c.cycle_id not in seen_ids:
+            usable.append(c)
+        seen_ids.add(c.cycle_id)
+    return usable, problems
+
+
+def _evaluate_cycles(
+    snapshot: Snapshot,
+    usable: list[Cycle],
+    by_code: dict[str, School],
+    schools: list[School],
+    today: dt.date,
+    config: Config,
+    mailed: dict[str, dict[str, set[str]]],
+    cycles_table: Table,
+    portal: dict[str, PortalReading],
+) -> tuple[list[CycleResult], list[Problem]]:
+    """Every usable cycle's tab, and the problems found in them."""
+    problems: list[Problem] = []
+    cycle_results: list[CycleResult] = []
+    for cycle in usable:
+        reading = portal.get(cycle.cycle_id)
+        result = _evaluate_cycle(
+            snapshot, cycle, by_code, schools, today, config.reminders.before_days, reading
+        )
+        lost = lost_tab_problem(result, mailed, config.tabs.cycles, cycles_table.label("cycle_id"))
+        if lost is not None:
+            # The tab was renamed, deleted or emptied after reminders went out: recreating it blank
+            # would remind (and escalate) every school again, certified or not.
+            result = CycleResult(cycle, tab_exists=result.tab_exists, processed=False, tab=result.tab)
+            problems.append(lost)
+        else:
+            result.entries = without_lost_rows(result, mailed, problems)
+        problems += [p for e in result.entries for p in e.problems]
+        table = _table(snapshot, cycle.cycle_id, CYCLE_TAB)
+        if table is not None:
+            problems += table.problems + _tab_problem(table)
+        cycle_results.append(result)
+    return cycle_results, problems
+
+
+def _evaluate_gcode_tab(
+    table: Table | None, by_code: dict[str, School], today: dt.date, config: Config
+) -> tuple[list[RequestResult], list[Problem]]:
+    """The G-code requests, none when the tab is missing or lacks a people column, and its problems."""
+    if table is None:
+        return [], []
+    problems = table.problems + _tab_problem(table)
+    if table.missing_required:
+        return [], problems
+    requests = _evaluate_gcode(table, by_code, today, config)
+    return requests, problems + [p for r in requests for p in r.problems]
+
+
+@dataclass(frozen=True)
+class _Today:
+    """What today's decisions are made from, in every channel."""
+
+    schools: list[School]
+    cycle_results: list[CycleResult]
+    requests: list[RequestResult]
+    today: dt.date
+    config: Config
+    days: SendingDays
+
+
+@dataclass(frozen=True)
+class _Channel:
+    """One channel's decisions for today: the schools' reminders, and whether the digest goes out."""
+
+    reminders: list[SchoolReminder]
+    digest_due: bool
+    digest_sendable: bool
+
+
+def _decide_channels(t: _Today, log: list[LogRecord], state: str) -> tuple[_Channel, _Channel]:
+    """Email's decisions and LINE's. Each channel remembers its own messages: a reminder seen in LINE is
+    still emailed once. The cycle tabs' last_reminded is stamped by email, so it is email's second memory only."""
+    email_log = [r for r in log if r.channel != Channel.LINE]
+    line_log = [r for r in log if r.channel == Channel.LINE]
+    memory = Memory.from_log(email_log).with_sheet(
+        *_sheet_memory(t.cycle_results, t.config.reminders, t.today)
+    )
+    line_memory = Memory.from_log(line_log)
+    waiting = waiting_for_officer(t.cycle_results, t.requests)
+    mode = t.config.email.digest
+    sendable = digest_due(memory, t.today, t.days)
+    email = _Channel(
+        _decide(t, memory, _has_email),
+        sendable and digest_wanted(mode, state, last_digest_state(email_log), waiting),
+        sendable,
+    )
+    line_sendable = bool(t.config.line.officer_to) and digest_due(line_memory, t.today, t.days)
+    line = _Channel(
+        _decide(t, line_memory, _has_line) if t.config.line.schools else [],
+        line_sendable and digest_wanted(mode, state, last_digest_state(line_log), waiting),
+        line_sendable,
+    )
+    return email, line
 
 
 def _has_email(school: School) -> bool:
@@ -269,65 +334,6 @@ def _has_email(school: School) -> bool:
 
 def _has_line(school: School) -> bool:
     return bool(school.line_id)
-
-
-def _mailed_for_cycles(log: list[LogRecord]) -> dict[str, dict[str, set[str]]]:
-    """Cycle id → school code → the runs the log shows a message from about it (sent or refused)."""
-    mailed: dict[str, dict[str, set[str]]] = {}
-    for record in log:
-        if record.kind == DIGEST:
-            continue
-        for item in record.items:
-            by_school = mailed.setdefault(item.rsplit(":", 1)[0], {})
-            by_school.setdefault(record.school_code, set()).add(record.run_id)
-    return mailed
-
-
-def _lost_tab_problem(
-    result: CycleResult, mailed: dict[str, dict[str, set[str]]], cycles_tab: str, column: str
-) -> Problem | None:
-    """A cycle the log has mail about, whose tab is gone, or holds no school row after two runs mailed.
-
-    One run is not enough for the rows: on a Google Sheet a run creates the tab before the mail and fills
-    it with its final write, so a run that failed in between leaves it empty, for the next run to fill."""
-    by_school = mailed.get(result.cycle.cycle_id, {})
-    if not result.processed or not by_school:
-        return None
-    if not result.tab_exists:
-        what = f"ไม่พบแท็บ {result.cycle.cycle_id!r} (ถูกเปลี่ยนชื่อหรือลบ)"
-    elif all(e.row is None for e in result.entries) and len(set().union(*by_school.values())) > 1:
-        what = f"แท็บ {result.tab!r} ไม่มีแถวของโรงเรียนเหลืออยู่"
-    else:
-        return None
-    return Problem(
-        cycles_tab,
-        result.cycle.row,
-        column,
-        f"{what} แต่บันทึกการส่งมีข้อความของรอบนี้แล้ว: กู้คืนแท็บ หรือตั้งรอบนี้เป็นไม่ใช้งาน (ระหว่างนี้จะไม่ส่งแจ้งเตือนของรอบนี้)",
-    )
-
-
-def _without_lost_rows(
-    result: CycleResult, mailed: dict[str, dict[str, set[str]]], problems: list[Problem]
-) -> list[EntryResult]:
-    """A school whose row was deleted after two runs mailed it is not added back blank (and reminded again:
-    its ticks are gone); after one run the row may be one that run could not write yet."""
-    by_school = mailed.get(result.cycle.cycle_id, {})
-    kept = []
-    for e in result.entries:
-        if e.row is None and len(by_school.get(e.school_code, ())) > 1:
-            problems.append(
-                Problem(
-                    result.tab,
-                    0,
-                    CYCLE_TAB.column("school_code").label,
-                    f"ไม่พบแถวของโรงเรียน {e.school_code} แต่บันทึกการส่งมีข้อความของรอบนี้ถึงโรงเรียนนี้แล้ว: "
-                    f"กู้คืนแถว หรือเพิ่มแถวของโรงเรียนนี้ใหม่ (ระหว่างนี้จะไม่ส่งแจ้งเตือนของรอบนี้)",
-                )
-            )
-        else:
-            kept.append(e)
-    return kept
 
 
 def _sheet_memory(
@@ -426,16 +432,9 @@ def _evaluate_gcode(
     return results
 
 
-def _decide(
-    schools: list[School],
-    cycle_results: list[CycleResult],
-    requests: list[RequestResult],
-    memory: Memory,
-    today: dt.date,
-    config: Config,
-    days: SendingDays,
-    reachable: Callable[[School], bool],
-) -> list[SchoolReminder]:
+def _decide(t: _Today, memory: Memory, reachable: Callable[[School], bool]) -> list[SchoolReminder]:
+    """Each reachable school's reminder today, if it gets one."""
+    cycle_results, requests, today, config = t.cycle_results, t.requests, t.today, t.config
     owed: dict[str, list[Owed]] = {}
     replies: dict[str, list[HelpReply]] = {}
     for cr in cycle_results:
@@ -448,7 +447,7 @@ def _decide(
             if e.status.owes:
                 owed.setdefault(e.school_code, []).append(Owed(cr.cycle, e.status, e.row or 0, cr.tab))
             question = e.entry.school_note if e.entry is not None else ""
-            reply = reply_for(cr.cycle, e.help, question) if e.status.key != "inactive" else None
+            reply = reply_for(cr.cycle, e.help, question) if e.status.key != CycleKey.INACTIVE else None
             if reply is not None:
                 replies.setdefault(e.school_code, []).append(reply)
     waiting: dict[str, list[OwedRequest]] = {}
@@ -457,7 +456,7 @@ def _decide(
             waiting.setdefault(r.request.school_code, []).append(OwedRequest(r.request, r.status))
     reminders = []
     seen: set[str] = set()
-    for school in schools:
+    for school in t.schools:
         if school.code in seen:
             continue
         seen.add(school.code)
@@ -471,7 +470,7 @@ def _decide(
             today,
             config.reminders,
             config.gcode,
-            days,
+            t.days,
             replies.get(school.code, ()),
         )
         if reminder is not None:

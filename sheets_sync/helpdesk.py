@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sheets_sync.model import Cycle, CycleEntry
+from sheets_sync.model import Cycle, CycleEntry, StepId
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class HelpReply:
 def reply_step_id(cycle_id: str, text: str) -> str:
     """`DMC-2569-1:help-1a2b3c4d`: the same text gives the same id, a changed text a new one."""
     digest = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:8]
-    return f"{cycle_id}:help-{digest}"
+    return str(StepId(cycle_id, f"help-{digest}"))
 
 
 def reply_for(cycle: Cycle, request: HelpRequest, question: str = "") -> HelpReply | None:

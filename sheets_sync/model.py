@@ -1,9 +1,113 @@
-"""The domain, as the sync sees it after reading the workbook: schools, cycles, ticks, requests, the log."""
+"""The domain, as the sync sees it after reading the workbook: schools, cycles, ticks, requests, the log;
+and its vocabulary: status keys, step kinds and ids, message kinds, delivery results, channels."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class CycleKey(StrEnum):
+    """A school's status in a cycle, in docs/design.md precedence (schema.CYCLE_STATUSES gives the labels)."""
+
+    INACTIVE = "inactive"
+    NOT_OPEN = "not_open"
+    CERTIFIED = "certified"
+    DONE = "done"
+    CONFIRMED = "confirmed"
+    MISSED = "missed"
+    OVERDUE = "overdue"
+    DUE_SOON = "due_soon"
+    SUBMITTED = "submitted"
+    PENDING = "pending"
+
+
+class GcodeKey(StrEnum):
+    """A G-code request's status: whose move it is (schema.GCODE_STATUSES gives the labels)."""
+
+    INVALID = "invalid"
+    DONE = "done"
+    VERIFICATION_OVERDUE = "verification_overdue"
+    AWAITING_VERIFICATION = "awaiting_verification"
+    RETURNED = "returned"
+    DMC_OVERDUE = "dmc_overdue"
+    AWAITING_DMC = "awaiting_dmc"
+
+
+class StepKind(StrEnum):
+    """What a reminder step is about: a cycle's opening, a day before or after its deadline, a G-code
+    request's turn, or the officer's answer to a help request."""
+
+    OPEN = "open"
+    BEFORE = "before"
+    OVERDUE = "overdue"
+    # The school ticked confirmed; the portal's export of a later date says not (reconcile.py): told once.
+    PORTAL = "portal"
+    GCODE_ISSUED = "gcode_issued"
+    GCODE_OVERDUE = "gcode_overdue"
+    GCODE_RETURNED = "gcode_returned"
+    HELP_REPLY = "help_reply"
+
+
+class MessageKind(StrEnum):
+    """The log's kind column: what a message was."""
+
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    ANNOUNCEMENT = "announcement"
+    HELP_REPLY = "help_reply"
+    DIGEST = "digest"
+
+
+class DeliveryResult(StrEnum):
+    """What became of one message: the log's result column, before its detail."""
+
+    ACCEPTED = "accepted"
+    OUTBOX = "outbox"
+    REFUSED = "refused"
+    ADDRESS_REFUSED = "address_refused"
+    TEMP_FAILED = "temp_failed"
+    DEFERRED = "deferred"
+    DRY_RUN = "dry_run"
+
+
+_RESULTS: dict[str, str] = {r.value: r for r in DeliveryResult}
+# Results that mean the step reached the school (or its outbox) and must never be sent again.
+DELIVERED = frozenset({DeliveryResult.ACCEPTED, DeliveryResult.OUTBOX})
+# Results that are final without delivery: recorded and shown to the officer, not retried every day.
+FINAL_FAILURES = frozenset({DeliveryResult.REFUSED, DeliveryResult.ADDRESS_REFUSED})
+# Results that leave the step for the next run.
+RETRY_LATER = frozenset({DeliveryResult.TEMP_FAILED, DeliveryResult.DEFERRED})
+
+
+class Channel(StrEnum):
+    """The log's channel column: how a message went out (blank in logs written before the column: email)."""
+
+    EMAIL = "email"
+    LINE = "line"
+
+
+@dataclass(frozen=True)
+class StepId:
+    """A step's name in the log: what it is about, a colon, the step. `DMC-2569-1:overdue-3` is about the
+    cycle `DMC-2569-1`; `G:<request id>:returned-<day>` about a G-code request; `digest:<day>` the digest."""
+
+    subject: str
+    step: str
+
+    @classmethod
+    def parse(cls, text: str) -> StepId:
+        """The id as the log's items column holds it; the subject may itself hold a colon (`G:...`)."""
+        subject, colon, step = text.rpartition(":")
+        return cls(subject, step) if colon else cls(text, "")
+
+    @classmethod
+    def gcode(cls, request_id: str, step: str) -> StepId:
+        return cls(f"G:{request_id}", step)
+
+    def __str__(self) -> str:
+        return f"{self.subject}:{self.step}" if self.step else self.subject
 
 
 @dataclass(frozen=True, order=True)
@@ -113,6 +217,10 @@ class GcodeRequest:
 
 @dataclass(frozen=True)
 class LogRecord:
+    """One line of the log tab. The result cell as written (`accepted`, `temp_failed: 421 try later`) is
+    parsed once, here: `result` is its key (a DeliveryResult, or text the sync does not know), `detail` what
+    followed the colon (the server's words)."""
+
     sent_at: str
     run_id: str
     kind: str
@@ -121,7 +229,29 @@ class LogRecord:
     to: str
     message_id: str
     result: str
-    channel: str = "email"
+    channel: str = Channel.EMAIL
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        key, colon, detail = self.result.partition(":")
+        key = key.strip()
+        object.__setattr__(self, "result", _RESULTS.get(key, key))
+        if colon:
+            object.__setattr__(self, "detail", detail.strip())
+
+    @property
+    def delivered(self) -> bool:
+        """The message reached the school (or its outbox): its steps are done."""
+        return self.result in DELIVERED
+
+    @property
+    def settled(self) -> bool:
+        """Delivered, or finally refused: its steps are never sent again; temporary failures are retried."""
+        return self.result in DELIVERED or self.result in FINAL_FAILURES
+
+    @property
+    def step_ids(self) -> tuple[StepId, ...]:
+        return tuple(StepId.parse(item) for item in self.items)
 
     @property
     def sent_on(self) -> dt.date | None:

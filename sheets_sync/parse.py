@@ -6,11 +6,12 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sheets_sync import cells
 from sheets_sync.cells import Cell, CellError
-from sheets_sync.model import Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
+from sheets_sync.model import Channel, Cycle, CycleEntry, GcodeRequest, LogRecord, Problem, School
 from sheets_sync.schema import NO_EMAIL_YET
 from sheets_sync.table import Table
 
@@ -148,77 +149,112 @@ _DATES = (
 _ABSENT = 1 << 30  # the position of a column the tab does not have: beyond every row's end
 
 
+@dataclass(frozen=True)
+class _CycleColumns:
+    """Where a cycle tab holds the columns an entry is read from (`_ABSENT` for a column it lacks)."""
+
+    code: int
+    note: int
+    reply: int
+    ticks: tuple[int, ...]
+    dates: tuple[int, ...]
+
+    @classmethod
+    def of(cls, table: Table) -> _CycleColumns:
+        at = table.index
+        return cls(
+            at.get("school_code", _ABSENT),
+            at.get("school_note", _ABSENT),
+            at.get("help_reply", _ABSENT),
+            tuple(at.get(k, _ABSENT) for k in _TICKS),
+            tuple(at.get(k, _ABSENT) for k in _DATES),
+        )
+
+
 def parse_cycle_entries(table: Table) -> list[CycleEntry]:
     """Each school's row in a cycle tab; rows without a readable code keep their problem and row number."""
-    entries: list[CycleEntry] = []
     nth = _occurrences()
-    at = {
-        key: table.index.get(key, _ABSENT)
-        for key in ("school_code", "school_note", "help_reply", *_TICKS, *_DATES)
-    }
-    code_at, note_at, reply_at = at["school_code"], at["school_note"], at["help_reply"]
-    tick_at = [at[k] for k in _TICKS]
-    date_at = [at[k] for k in _DATES]
-    # The usual cells (a code as typed, a real tick box, a date serial, an empty cell) are taken as they
-    # are; anything else goes through a RowReader, which parses what people type and reports what it
-    # cannot read. A tab has some hundred thousand rows at national size.
-    for row, cells_ in table.raw_records():
-        n = len(cells_)
-        reader: RowReader | None = None
-        raw = cells_[code_at] if code_at < n else None
-        if cells.is_plain_code(raw):
-            code = key = raw
+    at = _CycleColumns.of(table)
+    return [_cycle_entry(table, at, row, cells_, nth) for row, cells_ in table.raw_records()]
+
+
+def _cycle_entry(
+    table: Table, at: _CycleColumns, row: int, cells_: list[Cell], nth: Callable[[str], int]
+) -> CycleEntry:
+    """One row of a cycle tab. The usual cells (a code as typed, a real tick box, a date serial, an empty
+    cell) are taken as they are; anything else goes through a RowReader, which parses what people type and
+    reports what it cannot read. A tab has some hundred thousand rows at national size."""
+    n = len(cells_)
+    reader: RowReader | None = None
+    raw = cells_[at.code] if at.code < n else None
+    if cells.is_plain_code(raw):
+        code = key = raw
+    else:
+        reader = RowReader(table, row, table.values_of(cells_))
+        code = reader.read("school_code", cells.code, "")
+        key = code or cells.normalize_digits(cells.text(raw))
+    ticks, reader = _row_ticks(table, at, row, cells_, reader)
+    dates, reader = _row_dates(table, at, row, cells_, reader)
+    note = cells_[at.note] if at.note < n else None
+    reply = cells_[at.reply] if at.reply < n else None
+    return CycleEntry(
+        school_code=code,
+        row=row,
+        occurrence=nth(key),
+        key=key,
+        submitted=ticks[0],
+        confirmed=ticks[1],
+        needs_help=ticks[2],
+        certified=ticks[3],
+        school_note="" if note is None else cells.text(note),
+        submitted_seen=dates[0],
+        confirmed_seen=dates[1],
+        last_reminded=dates[2],
+        submitted_empty_on=dates[6],
+        confirmed_empty_on=dates[7],
+        cell_problems=tuple(reader.problems) if reader is not None else (),
+        help_reply="" if reply is None else cells.text(reply).strip(),
+        help_done=ticks[4],
+        help_seen=dates[3],
+        help_answered=dates[4],
+        help_closed=dates[5],
+    )
+
+
+def _row_ticks(
+    table: Table, at: _CycleColumns, row: int, cells_: list[Cell], reader: RowReader | None
+) -> tuple[list[bool], RowReader | None]:
+    """The row's tick boxes in `_TICKS` order, and the reader if one was needed for a typed value."""
+    n = len(cells_)
+    ticks = []
+    for name, pos in zip(_TICKS, at.ticks, strict=True):
+        v = cells_[pos] if pos < n else None
+        if v is True or v is False:
+            ticks.append(v)
+        elif v is None:
+            ticks.append(False)
         else:
-            reader = RowReader(table, row, table.values_of(cells_))
-            code = reader.read("school_code", cells.code, "")
-            key = code or cells.normalize_digits(cells.text(raw))
-        ticks = []
-        for name, pos in zip(_TICKS, tick_at, strict=True):
-            v = cells_[pos] if pos < n else None
-            if v is True or v is False:
-                ticks.append(v)
-            elif v is None:
-                ticks.append(False)
-            else:
-                reader = reader or RowReader(table, row, table.values_of(cells_))
-                ticks.append(reader.tick(name))
-        dates: list[dt.date | None] = []
-        for name, pos in zip(_DATES, date_at, strict=True):
-            v = cells_[pos] if pos < n else None
-            if v is None:
-                dates.append(None)
-            elif v.__class__ is int and v in cells.PLAUSIBLE_SERIALS:
-                dates.append(cells.date(v))
-            else:
-                reader = reader or RowReader(table, row, table.values_of(cells_))
-                dates.append(reader.read(name, cells.date, None))
-        note = cells_[note_at] if note_at < n else None
-        reply = cells_[reply_at] if reply_at < n else None
-        entries.append(
-            CycleEntry(
-                school_code=code,
-                row=row,
-                occurrence=nth(key),
-                key=key,
-                submitted=ticks[0],
-                confirmed=ticks[1],
-                needs_help=ticks[2],
-                certified=ticks[3],
-                school_note="" if note is None else cells.text(note),
-                submitted_seen=dates[0],
-                confirmed_seen=dates[1],
-                last_reminded=dates[2],
-                submitted_empty_on=dates[6],
-                confirmed_empty_on=dates[7],
-                cell_problems=tuple(reader.problems) if reader is not None else (),
-                help_reply="" if reply is None else cells.text(reply).strip(),
-                help_done=ticks[4],
-                help_seen=dates[3],
-                help_answered=dates[4],
-                help_closed=dates[5],
-            )
-        )
-    return entries
+            reader = reader or RowReader(table, row, table.values_of(cells_))
+            ticks.append(reader.tick(name))
+    return ticks, reader
+
+
+def _row_dates(
+    table: Table, at: _CycleColumns, row: int, cells_: list[Cell], reader: RowReader | None
+) -> tuple[list[dt.date | None], RowReader | None]:
+    """The row's dates in `_DATES` order, and the reader if one was needed for a typed value."""
+    n = len(cells_)
+    dates: list[dt.date | None] = []
+    for name, pos in zip(_DATES, at.dates, strict=True):
+        v = cells_[pos] if pos < n else None
+        if v is None:
+            dates.append(None)
+        elif v.__class__ is int and v in cells.PLAUSIBLE_SERIALS:
+            dates.append(cells.date(v))
+        else:
+            reader = reader or RowReader(table, row, table.values_of(cells_))
+            dates.append(reader.read(name, cells.date, None))
+    return dates, reader
 
 
 def parse_gcode(table: Table) -> list[GcodeRequest]:
@@ -265,7 +301,7 @@ def parse_log(table: Table) -> list[LogRecord]:
                 to=cells.text(values.get("to")),
                 message_id=cells.text(values.get("message_id")),
                 result=cells.text(values.get("result")),
-                channel=cells.text(values.get("channel")).casefold() or "email",
+                channel=cells.text(values.get("channel")).casefold() or Channel.EMAIL,
             )
         )
     return records

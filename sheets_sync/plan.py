@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from sheets_sync import cells
 from sheets_sync.cells import Cell
 from sheets_sync.evaluate import EntryResult, Evaluation
-from sheets_sync.mail.transport import DELIVERED
 from sheets_sync.model import Problem
 from sheets_sync.schema import (
     CYCLE_STATUSES,
@@ -166,10 +165,10 @@ def _last_reminded(ev: Evaluation) -> dict[tuple[str, str], dt.date]:
     last: dict[tuple[str, str], dt.date] = {}
     for record in ev.log:
         day = record.sent_on
-        if day is None or record.result.split(":", 1)[0].strip() not in DELIVERED:
+        if day is None or not record.delivered:
             continue
-        for item in record.items:
-            key = (record.school_code, item.rsplit(":", 1)[0])
+        for step in record.step_ids:
+            key = (record.school_code, step.subject)
             if key not in last or last[key] < day:
                 last[key] = day
     return last

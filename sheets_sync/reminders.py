@@ -10,12 +10,21 @@ from dataclasses import dataclass, replace
 
 from sheets_sync.config import GcodeSettings, ReminderSettings
 from sheets_sync.helpdesk import HelpReply
-from sheets_sync.mail.transport import DELIVERED, FINAL_FAILURES
-from sheets_sync.model import Cycle, GcodeRequest, LogRecord, School
+from sheets_sync.model import (
+    Cycle,
+    GcodeKey,
+    GcodeRequest,
+    LogRecord,
+    MessageKind,
+    School,
+    StepId,
+    StepKind,
+)
 from sheets_sync.status import CycleStatus, GcodeStatus
 from sheets_sync.thaidates import SendingDays
 
-DIGEST = "digest"
+# Who the digest is to in the memory, and its kind in the log.
+DIGEST = MessageKind.DIGEST
 
 
 @dataclass(frozen=True)
@@ -24,7 +33,7 @@ class Step:
 
     step_id: str
     falls_on: dt.date
-    kind: str  # open | before | overdue | portal | gcode_issued | gcode_overdue | gcode_returned | help_reply
+    kind: StepKind
     days: int = 0  # days before the deadline, or days late
     # A step before the deadline that falls on a non-sending day whose next sending day is not before the
     # deadline: the previous sending day, when it goes out instead.
@@ -38,7 +47,8 @@ class Step:
 
     @property
     def cycle_id(self) -> str:
-        return self.step_id.rsplit(":", 1)[0]
+        """What the step is about: its cycle's id (`G:<request id>` for a G-code request's step)."""
+        return StepId.parse(self.step_id).subject
 
 
 def still_reminded(cycle: Cycle, settings: ReminderSettings, today: dt.date) -> bool:
@@ -53,7 +63,7 @@ def before_step(cycle: Cycle, n: int, days: SendingDays) -> Step:
     """The step `n` days before the deadline. On a non-sending day it goes out on the next sending day only
     if that day is still before `due_on`; otherwise on the previous sending day."""
     falls_on = cycle.due_on - dt.timedelta(days=n)
-    step = Step(f"{cycle.cycle_id}:before-{n}", falls_on, "before", n)
+    step = Step(str(StepId(cycle.cycle_id, f"before-{n}")), falls_on, StepKind.BEFORE, n)
     if days.next_sending_day(falls_on) >= cycle.due_on and not days.is_sending_day(falls_on):
         return replace(step, early=days.previous_sending_day(falls_on))
     return step
@@ -71,19 +81,18 @@ def cycle_steps(
         return ()
     steps: list[Step] = []
     if settings.announce_on_open:
-        steps.append(Step(f"{cycle.cycle_id}:open", cycle.opens_on, "open"))
+        steps.append(Step(str(StepId(cycle.cycle_id, "open")), cycle.opens_on, StepKind.OPEN))
     for n in cycle.remind_days or settings.before_days:
         steps.append(before_step(cycle, n, days))
     late = 1
     while cycle.due_on + dt.timedelta(days=late) <= today:
-        steps.append(
-            Step(f"{cycle.cycle_id}:overdue-{late}", cycle.due_on + dt.timedelta(days=late), "overdue", late)
-        )
+        falls_on = cycle.due_on + dt.timedelta(days=late)
+        steps.append(Step(str(StepId(cycle.cycle_id, f"overdue-{late}")), falls_on, StepKind.OVERDUE, late))
         late += settings.overdue_every_days
     return tuple(
         sorted(
             (s for s in steps if s.falls_on <= today or (s.early is not None and s.early <= today)),
-            key=lambda s: (s.falls_on, s.kind != "open"),
+            key=lambda s: (s.falls_on, s.kind != StepKind.OPEN),
         )
     )
 
@@ -92,23 +101,20 @@ def gcode_steps(
     request: GcodeRequest, status: GcodeStatus, settings: GcodeSettings, every: int
 ) -> list[Step]:
     """The school's steps for a request: sent back (once per return), or certified, then overdue repeats."""
-    base = f"G:{request.request_id}"
-    if status.key == "returned" and status.returned_seen is not None:
+
+    def step_id(step: str) -> str:
+        return str(StepId.gcode(request.request_id, step))
+
+    if status.key == GcodeKey.RETURNED and status.returned_seen is not None:
         day = status.returned_seen
-        return [Step(f"{base}:returned-{day.isoformat()}", day, "gcode_returned")]
+        return [Step(step_id(f"returned-{day.isoformat()}"), day, StepKind.GCODE_RETURNED)]
     if not status.school_owes or status.verified_seen is None:
         return []
-    steps = [Step(f"{base}:issued", status.verified_seen, "gcode_issued")]
+    steps = [Step(step_id("issued"), status.verified_seen, StepKind.GCODE_ISSUED)]
     late = settings.dmc_within_days + 1
     while late <= (status.waiting_days or 0):
-        steps.append(
-            Step(
-                f"{base}:overdue-{late}",
-                status.verified_seen + dt.timedelta(days=late),
-                "gcode_overdue",
-                late,
-            )
-        )
+        falls_on = status.verified_seen + dt.timedelta(days=late)
+        steps.append(Step(step_id(f"overdue-{late}"), falls_on, StepKind.GCODE_OVERDUE, late))
         late += every
     return steps
 
@@ -126,12 +132,11 @@ class Memory:
         steps: dict[str, set[str]] = defaultdict(set)
         mailed_on: dict[str, set[dt.date]] = defaultdict(set)
         for r in records:
-            result = r.result.split(":", 1)[0].strip()
-            if result not in DELIVERED and result not in FINAL_FAILURES:
+            if not r.settled:
                 continue
             key = r.school_code if r.kind != DIGEST else DIGEST
             steps[key].update(r.items)
-            if r.sent_on is not None and result in DELIVERED:
+            if r.sent_on is not None and r.delivered:
                 mailed_on[key].add(r.sent_on)
         return cls(dict(steps), dict(mailed_on))
 
@@ -199,14 +204,14 @@ class SchoolReminder:
     replies: tuple[HelpReply, ...] = ()
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> MessageKind:
         if self.escalate:
-            return "escalation"
-        if all(s.kind == "open" for s in self.steps):
-            return "announcement"
-        if all(s.kind == "help_reply" for s in self.steps):
-            return "help_reply"
-        return "reminder"
+            return MessageKind.ESCALATION
+        if all(s.kind == StepKind.OPEN for s in self.steps):
+            return MessageKind.ANNOUNCEMENT
+        if all(s.kind == StepKind.HELP_REPLY for s in self.steps):
+            return MessageKind.HELP_REPLY
+        return MessageKind.REMINDER
 
     @property
     def items(self) -> tuple[str, ...]:
@@ -247,10 +252,10 @@ def decide_school(
         if step is not None:
             steps.append(step)
     unread = tuple(r for r in replies if not memory.done(school.code, r.step_id))
-    steps += [Step(r.step_id, today, "help_reply") for r in unread]
+    steps += [Step(r.step_id, today, StepKind.HELP_REPLY) for r in unread]
     if not steps:
         return None
-    escalate = any(s.kind == "overdue" and s.days >= settings.escalate_after_days for s in steps)
+    escalate = any(s.kind == StepKind.OVERDUE and s.days >= settings.escalate_after_days for s in steps)
     return SchoolReminder(school, tuple(steps), tuple(owed), tuple(requests), escalate, unread)
 
 
@@ -259,7 +264,7 @@ def portal_step(owed: Owed, today: dt.date) -> Step | None:
     day = owed.status.portal_disagrees_on
     if day is None:
         return None
-    return Step(f"{owed.cycle.cycle_id}:portal-{day.isoformat()}", today, "portal")
+    return Step(f"{owed.cycle.cycle_id}:portal-{day.isoformat()}", today, StepKind.PORTAL)
 
 
 def digest_due(memory: Memory, today: dt.date, days: SendingDays) -> bool:
@@ -268,4 +273,4 @@ def digest_due(memory: Memory, today: dt.date, days: SendingDays) -> bool:
 
 
 def digest_step(today: dt.date) -> str:
-    return f"digest:{today.isoformat()}"
+    return str(StepId(DIGEST, today.isoformat()))

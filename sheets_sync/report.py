@@ -3,30 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sheets_sync.errors import SheetsSyncError
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.helpdesk import HelpCounts, help_counts
-from sheets_sync.mail.render import _environment, safe_note
+from sheets_sync.model import CycleKey
 from sheets_sync.schema import CYCLE_STATUSES, GCODE_STATUSES
+from sheets_sync.selection import RequestItem, SchoolItem, Selection, select
 from sheets_sync.summary import Counts, CycleSummary, status_data
 from sheets_sync.svg import cumulative_curve, stacked_bars
+from sheets_sync.templates import environment, safe_note
 from sheets_sync.thaidates import thai_date
 
 # Bars are drawn in this order, left to right: done first, then what is still open.
 BAR_ORDER = (
-    "certified",
-    "done",
-    "confirmed",
-    "submitted",
-    "due_soon",
-    "pending",
-    "overdue",
-    "missed",
-    "not_open",
+    CycleKey.CERTIFIED,
+    CycleKey.DONE,
+    CycleKey.CONFIRMED,
+    CycleKey.SUBMITTED,
+    CycleKey.DUE_SOON,
+    CycleKey.PENDING,
+    CycleKey.OVERDUE,
+    CycleKey.MISSED,
+    CycleKey.NOT_OPEN,
 )
+STATUS_BY_KEY = {s.key: s for s in CYCLE_STATUSES}
 
 
 @dataclass
@@ -51,7 +55,9 @@ class Report:
 
 
 # A school in one of these needs nothing more in its cycle.
-SETTLED = frozenset({"certified", "done", "inactive", "missed", "not_open"})
+SETTLED = frozenset(
+    {CycleKey.CERTIFIED, CycleKey.DONE, CycleKey.INACTIVE, CycleKey.MISSED, CycleKey.NOT_OPEN}
+)
 
 
 def is_open(cs: CycleSummary, today: dt.date) -> bool:
@@ -65,7 +71,7 @@ def is_open(cs: CycleSummary, today: dt.date) -> bool:
 def urgency(cs: CycleSummary) -> tuple[int, dt.date, str]:
     """Cycles with the most overdue schools first; then (none overdue) the nearest deadline first."""
     cycle = cs.result.cycle
-    return (-cs.total.by_status["overdue"], cycle.due_on, cycle.cycle_id)
+    return (-cs.total.by_status[CycleKey.OVERDUE], cycle.due_on, cycle.cycle_id)
 
 
 def pick(summaries: list[CycleSummary], cycle_id: str | None, today: dt.date) -> list[CycleSummary]:
@@ -93,82 +99,73 @@ def _group_rows(groups: dict[str, Counts]) -> list[tuple[str, dict[str, int], st
 
 
 def build(ev: Evaluation, summaries: list[CycleSummary], cycle_id: str | None = None) -> Report:
-    """Everything the report shows, from one evaluation: the same numbers as `status --json`."""
-    chosen = pick(summaries, cycle_id, ev.today)
-    status_by_key = {s.key: s for s in CYCLE_STATUSES}
-    bar_statuses = [status_by_key[k] for k in BAR_ORDER]
-    cycles = []
-    for cs in chosen:
-        cycle = cs.result.cycle
-        entries = [e for e in cs.result.entries if e.occurrence == 0 and e.school is not None]
-        late = sorted(
-            (
-                {
-                    "code": e.school_code,
-                    "name": e.school.name,
-                    "district": e.school.district,
-                    "network": e.school.network,
-                    "days": e.status.days_late,
-                    "missed": e.status.key == "missed",
-                }
-                for e in entries
-                if e.status.key in ("overdue", "missed") and e.school is not None
-            ),
-            # Schools that missed the closed portal first, then the latest.
-            key=lambda r: (not r["missed"], -int(r["days"] or 0), str(r["code"])),
-        )
-        help_wanted = [
-            {
-                "code": e.school_code,
-                "name": e.school.name,
-                "note": safe_note(e.entry.school_note if e.entry else ""),
-            }
-            for e in entries
-            if e.help.open and e.status.key != "inactive" and e.school is not None
-        ]
-        seen = sorted(e.status.confirmed_seen for e in entries if e.status.confirmed_seen is not None)
-        confirmations: list[tuple[dt.date, int]] = []
-        for n, day in enumerate(seen, start=1):
-            if confirmations and confirmations[-1][0] == day:
-                confirmations[-1] = (day, n)
-            else:
-                confirmations.append((day, n))
-        end = (
-            max(ev.today, cycle.due_on, *(d for d, _ in confirmations))
-            if confirmations
-            else max(ev.today, cycle.due_on)
-        )
-        start = min([cycle.opens_on, *(d for d, _ in confirmations)])
-        cycles.append(
-            CycleReport(
-                cs,
-                late,
-                help_wanted,
-                confirmations,
-                stacked_bars(_group_rows(cs.districts), bar_statuses),
-                cumulative_curve(confirmations, start, end, cycle.due_on, cs.total.schools),
-                stacked_bars(_group_rows(cs.networks), bar_statuses, "สถานะรายกลุ่มเครือข่าย")
-                if cs.networks
-                else "",
-                help_counts(e.help for e in entries),
-            )
-        )
-    queue = [
-        {
-            "request_id": r.request.request_id,
-            "school_code": r.request.school_code,
-            "school": ev.schools_by_code[r.request.school_code].name
-            if r.request.school_code in ev.schools_by_code
-            else "",
-            "requested_on": r.request.requested_on,
-            "status": r.status.key,
-            "waiting_days": r.status.waiting_days,
-        }
-        for r in sorted(ev.requests, key=lambda r: (r.request.requested_on or ev.today, r.request.request_id))
-        if r.status.key not in ("done", "invalid")
+    """Everything the report shows, from one evaluation: the same numbers as `status --json`, the same
+    schools as the digest (sheets_sync.selection)."""
+    chosen = select(ev, [cs.result for cs in summaries])
+    cycles = [
+        cycle_report(cs, chosen.for_cycle(cs.result.cycle.cycle_id), ev.today)
+        for cs in pick(summaries, cycle_id, ev.today)
     ]
+    queue = [request_row(r) for r in chosen.gcode_under_way]
     numbers = status_data(ev, [c.summary for c in cycles])
     return Report(ev.today, ev.config.office.name, cycles, numbers, queue)
+
+
+def cycle_report(cs: CycleSummary, chosen: Selection, today: dt.date) -> CycleReport:
+    """One cycle's part: its late schools and open help requests as chosen, its confirmations and charts."""
+    cycle = cs.result.cycle
+    entries = [e for e in cs.result.entries if e.occurrence == 0 and e.school is not None]
+    confirmations = confirmations_by_day(e.status.confirmed_seen for e in entries)
+    days = [d for d, _ in confirmations]
+    start, end = min([cycle.opens_on, *days]), max([today, cycle.due_on, *days])
+    bar_statuses = [STATUS_BY_KEY[k] for k in BAR_ORDER]
+    return CycleReport(
+        cs,
+        [late_row(i) for i in chosen.late],
+        [help_row(i) for i in chosen.help_wanted],
+        confirmations,
+        stacked_bars(_group_rows(cs.districts), bar_statuses),
+        cumulative_curve(confirmations, start, end, cycle.due_on, cs.total.schools),
+        stacked_bars(_group_rows(cs.networks), bar_statuses, "สถานะรายกลุ่มเครือข่าย") if cs.networks else "",
+        help_counts(e.help for e in entries),
+    )
+
+
+def confirmations_by_day(seen: Iterable[dt.date | None]) -> list[tuple[dt.date, int]]:
+    """How many schools had confirmed by each day a confirmation was seen."""
+    out: list[tuple[dt.date, int]] = []
+    for n, day in enumerate(sorted(d for d in seen if d is not None), start=1):
+        if out and out[-1][0] == day:
+            out[-1] = (day, n)
+        else:
+            out.append((day, n))
+    return out
+
+
+def late_row(item: SchoolItem) -> dict[str, Any]:
+    return {
+        "code": item.code,
+        "name": item.school.name,
+        "district": item.school.district,
+        "network": item.school.network,
+        "days": item.status.days_late,
+        "missed": item.status.key == "missed",
+    }
+
+
+def help_row(item: SchoolItem) -> dict[str, Any]:
+    return {"code": item.code, "name": item.school.name, "note": safe_note(item.school_note)}
+
+
+def request_row(item: RequestItem) -> dict[str, Any]:
+    return {
+        "request_id": item.request.request_id,
+        "school_code": item.request.school_code,
+        "school": item.school.name if item.school else "",
+        "requested_on": item.request.requested_on,
+        "status": item.status.key,
+        "waiting_days": item.status.waiting_days,
+    }
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -190,7 +187,7 @@ def to_json(report: Report) -> dict[str, Any]:
 
 
 def _render(report: Report, template: str) -> str:
-    env = _environment()
+    env = environment()
     return env.get_template(template).render(
         report=report,
         statuses=CYCLE_STATUSES,

@@ -7,9 +7,10 @@ from collections import Counter
 from pathlib import Path
 
 from sheets_sync.errors import SheetsSyncError
-from sheets_sync.mail.transport import FINAL_FAILURES
+from sheets_sync.model import FINAL_FAILURES, CycleKey, MessageKind
 from sheets_sync.outgoing import for_terminal
 from sheets_sync.schema import CYCLE_STATUSES
+from sheets_sync.selection import Selection, select
 from sheets_sync.summary import CycleSummary
 from sheets_sync.sync import SyncResult
 from sheets_sync.thaidates import thai_date
@@ -20,29 +21,19 @@ class StepSummaryError(SheetsSyncError):
 
 
 COLUMNS = (
-    "certified",
-    "done",
-    "confirmed",
-    "missed",
-    "overdue",
-    "due_soon",
-    "submitted",
-    "pending",
-    "not_open",
-    "inactive",
+    CycleKey.CERTIFIED,
+    CycleKey.DONE,
+    CycleKey.CONFIRMED,
+    CycleKey.MISSED,
+    CycleKey.OVERDUE,
+    CycleKey.DUE_SOON,
+    CycleKey.SUBMITTED,
+    CycleKey.PENDING,
+    CycleKey.NOT_OPEN,
+    CycleKey.INACTIVE,
 )
-SHORT = {
-    "certified": "certified",
-    "done": "done",
-    "confirmed": "confirmed",
-    "missed": "missed",
-    "overdue": "overdue",
-    "due_soon": "due soon",
-    "submitted": "submitted",
-    "pending": "pending",
-    "not_open": "not open",
-    "inactive": "inactive",
-}
+# The statuses as the run's account prints them: their keys, with spaces.
+SHORT = {k: k.replace("_", " ") for k in COLUMNS}
 
 
 def status_rows(summaries: list[CycleSummary]) -> list[list[str]]:
@@ -105,7 +96,7 @@ def refusals(result: SyncResult) -> str:
     refused = [m for m in result.messages if m.result in FINAL_FAILURES]
     if not refused:
         return ""
-    digest = " (the digest among them)" if any(m.kind == "digest" for m in refused) else ""
+    digest = " (the digest among them)" if any(m.kind == MessageKind.DIGEST for m in refused) else ""
     noun = "message was" if len(refused) == 1 else "messages were"
     return (
         f"{len(refused)} {noun} refused for good by the mail server{digest}; "
@@ -126,18 +117,32 @@ def markdown_summary(result: SyncResult, dry_run: bool = False) -> str:
         out += ["| " + " | ".join(r) + " |" for r in rows]
     else:
         out.append("ยังไม่มีรอบที่เปิดระบบ")
+    chosen = select(ev, [cs.result for cs in result.summaries])
     counts = message_counts(result)
     out += [
         "",
+        waiting_line(chosen),
         f"**อีเมล** ({result.transport}): "
         + (", ".join(f"{k} {n}" for k, n in sorted(counts.items())) or "ไม่มี"),
     ]
     if result.line is not None:
         out.append(f"**LINE**: {result.line.summary().removeprefix('LINE: ')}")
-    out.append(f"**ปัญหาในข้อมูล**: {len(ev.problems)}")
+    out.append(f"**ปัญหาในข้อมูล**: {len(chosen.problems)}")
     if result.mail_error:
         out.append(f"**ส่งอีเมลไม่สำเร็จ**: {result.mail_error}")
     return "\n".join(out) + "\n"
+
+
+def waiting_line(chosen: Selection) -> str:
+    """The digest's lists in numbers, for a run page that shows many offices."""
+    counts = [
+        ("เกินกำหนด", len(chosen.overdue)),
+        ("ไม่ทันปิดระบบ", len(chosen.missed)),
+        ("ขอความช่วยเหลือ", len(chosen.help_wanted)),
+        ("รอเขตรับรอง", len(chosen.to_certify)),
+        ("คำขอเลข G รอเขตตรวจสอบ", len(chosen.gcode_queue)),
+    ]
+    return "**รายการในสรุปประจำวัน**: " + " · ".join(f"{label} {n}" for label, n in counts)
 
 
 def write_step_summary(result: SyncResult, dry_run: bool = False) -> Path | None:

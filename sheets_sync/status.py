@@ -6,14 +6,17 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sheets_sync.config import GcodeSettings
-from sheets_sync.model import Cycle, CycleEntry, GcodeRequest
+from sheets_sync.model import Cycle, CycleEntry, CycleKey, GcodeKey, GcodeRequest
+
+# The statuses in which a school still has something to do in a cycle.
+_OWING = frozenset({CycleKey.OVERDUE, CycleKey.DUE_SOON, CycleKey.SUBMITTED, CycleKey.PENDING})
 
 
 @dataclass(frozen=True)
 class CycleStatus:
     """A school's standing in a cycle: the status key, days late, the flags shown beside it."""
 
-    key: str
+    key: CycleKey
     days_late: int | None = None
     late: bool = False
     needs_help: bool = False
@@ -28,7 +31,7 @@ class CycleStatus:
     @property
     def owes(self) -> bool:
         """True while the school still has something to do in this cycle."""
-        return self.key in ("overdue", "due_soon", "submitted", "pending")
+        return self.key in _OWING
 
 
 def remind_window(cycle: Cycle, before_days: tuple[int, ...]) -> int:
@@ -77,24 +80,30 @@ def cycle_status(
     confirmed_seen = tick_date(
         entry.confirmed, entry.confirmed_seen, entry.confirmed_empty_on, cycle.due_on, today
     )
-    key, days_late, late = "pending", None, False
+    key, days_late, late = CycleKey.PENDING, None, False
     if not school_active or not cycle.active:
-        key = "inactive"
+        key = CycleKey.INACTIVE
     elif today < cycle.opens_on:
-        key = "not_open"
+        key = CycleKey.NOT_OPEN
     elif entry.certified or entry.confirmed:
         late_by = (confirmed_seen - cycle.due_on).days if confirmed_seen else 0
         # Where the ESA does not certify, a confirmed school is done.
-        key = "certified" if entry.certified else "confirmed" if cycle.certifies else "done"
+        key = (
+            CycleKey.CERTIFIED
+            if entry.certified
+            else CycleKey.CONFIRMED
+            if cycle.certifies
+            else CycleKey.DONE
+        )
         days_late, late = (late_by, True) if late_by > 0 else (None, False)
     elif cycle.closes_on is not None and today > cycle.closes_on:
-        key = "missed"
+        key = CycleKey.MISSED
     elif today > cycle.due_on:
-        key, days_late = "overdue", (today - cycle.due_on).days
+        key, days_late = CycleKey.OVERDUE, (today - cycle.due_on).days
     elif (cycle.due_on - today).days <= remind_window(cycle, before_days):
-        key = "due_soon"
+        key = CycleKey.DUE_SOON
     elif entry.submitted:
-        key = "submitted"
+        key = CycleKey.SUBMITTED
     recording = school_active and cycle.active and today >= cycle.opens_on
     return CycleStatus(
         key,
@@ -116,7 +125,7 @@ def cycle_status(
 class GcodeStatus:
     """A request's standing: whose move it is (status key) and how long it has waited."""
 
-    key: str
+    key: GcodeKey
     waiting_days: int | None = None
     verified_seen: dt.date | None = None
     # The first day the sync saw the officer's reason for sending the request back.
@@ -124,11 +133,11 @@ class GcodeStatus:
 
     @property
     def school_owes(self) -> bool:
-        return self.key in ("returned", "awaiting_dmc", "dmc_overdue")
+        return self.key in (GcodeKey.RETURNED, GcodeKey.AWAITING_DMC, GcodeKey.DMC_OVERDUE)
 
     @property
     def officer_owes(self) -> bool:
-        return self.key in ("awaiting_verification", "verification_overdue")
+        return self.key in (GcodeKey.AWAITING_VERIFICATION, GcodeKey.VERIFICATION_OVERDUE)
 
 
 def gcode_status(
@@ -143,16 +152,20 @@ def gcode_status(
     verified_seen = (request.verified_seen or today) if request.verified else None
     returned_seen = (request.returned_seen or today) if request.returned_reason else None
     if invalid:
-        return GcodeStatus("invalid", verified_seen=verified_seen, returned_seen=returned_seen)
+        return GcodeStatus(GcodeKey.INVALID, verified_seen=verified_seen, returned_seen=returned_seen)
     if request.verified and request.in_dmc:
-        return GcodeStatus("done", verified_seen=verified_seen, returned_seen=returned_seen)
+        return GcodeStatus(GcodeKey.DONE, verified_seen=verified_seen, returned_seen=returned_seen)
     if request.verified and verified_seen is not None:
         waited = max((today - verified_seen).days, 0)
-        key = "dmc_overdue" if waited > settings.dmc_within_days else "awaiting_dmc"
+        key = GcodeKey.DMC_OVERDUE if waited > settings.dmc_within_days else GcodeKey.AWAITING_DMC
         return GcodeStatus(key, waited, verified_seen, returned_seen)
     since = request.requested_on or today
     if returned_seen is not None and since <= returned_seen:
-        return GcodeStatus("returned", max((today - returned_seen).days, 0), None, returned_seen)
+        return GcodeStatus(GcodeKey.RETURNED, max((today - returned_seen).days, 0), None, returned_seen)
     waited = max((today - since).days, 0)
-    key = "verification_overdue" if waited > settings.verify_within_days else "awaiting_verification"
+    key = (
+        GcodeKey.VERIFICATION_OVERDUE
+        if waited > settings.verify_within_days
+        else GcodeKey.AWAITING_VERIFICATION
+    )
     return GcodeStatus(key, waited, None, returned_seen)

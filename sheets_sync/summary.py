@@ -8,6 +8,7 @@ from typing import Any
 
 from sheets_sync.cells import Cell
 from sheets_sync.evaluate import CycleResult, Evaluation
+from sheets_sync.model import CycleKey
 from sheets_sync.reconcile import PortalCounts, portal_counts, summary_rows
 from sheets_sync.schema import CYCLE_STATUSES, GCODE_STATUSES
 from sheets_sync.thaidates import thai_date
@@ -31,11 +32,12 @@ class Counts:
     @property
     def schools(self) -> int:
         """Schools that take part (inactive rows are not counted)."""
-        return sum(n for k, n in self.by_status.items() if k != "inactive")
+        return sum(n for k, n in self.by_status.items() if k != CycleKey.INACTIVE)
 
     @property
     def confirmed(self) -> int:
-        return self.by_status["confirmed"] + self.by_status["certified"] + self.by_status["done"]
+        by = self.by_status
+        return by[CycleKey.CONFIRMED] + by[CycleKey.CERTIFIED] + by[CycleKey.DONE]
 
     @property
     def on_time(self) -> int:
@@ -104,7 +106,7 @@ def summarize(ev: Evaluation) -> list[CycleSummary]:
 
 def gcode_counts(ev: Evaluation) -> dict[str, int]:
     """G-code requests per status key."""
-    counts = Counter(r.status.key for r in ev.requests)
+    counts: Counter[str] = Counter(r.status.key for r in ev.requests)
     return {s.key: counts[s.key] for s in GCODE_STATUSES}
 
 

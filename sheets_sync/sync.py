@@ -20,8 +20,9 @@ from sheets_sync.line.settings import EMAIL
 from sheets_sync.mail.dryrun import DryRunTransport
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.mail.render import Rendered, Renderer
-from sheets_sync.mail.transport import DELIVERED, Delivery, Transport
-from sheets_sync.plan import build_plan, mark_reminded
+from sheets_sync.mail.transport import Delivery, Transport
+from sheets_sync.model import DELIVERED, DeliveryResult, StepId
+from sheets_sync.plan import WritePlan, build_plan, mark_reminded
 from sheets_sync.summary import CycleSummary, summarize, summary_grid
 from sheets_sync.validate import usable_emails
 
@@ -189,29 +190,9 @@ def run_sync(
     sent_at = f"{today.isoformat()}T{now:%H:%M:%S}"
     run_id = f"{today:%Y%m%d}-{now:%H%M%S}-{uuid.uuid4().hex[:4]}"
     with backend.lock(), _frozen_heap():
-        echo("reading the workbook…")
-        snapshot = backend.read()
-        # The snapshot and the evaluation live for the whole run and hold no garbage: the collector
-        # need not walk them again each time rendering messages triggers a full collection.
-        gc.freeze()
-        ev = evaluate(snapshot, config, today, unsaved_runs(backend))
-        summaries = summarize(ev)
-        grid = summary_grid(ev, summaries)
-        gc.freeze()
+        ev, summaries, grid = _read_and_decide(config, backend, today, echo)
         result = SyncResult(ev, summaries, transport=transport.name)
-        echo(
-            f"{len(ev.schools)} schools, {len(ev.cycles)} cycles, {len(ev.requests)} G-code requests, "
-            f"{len(ev.problems)} problems"
-        )
-        if not dry_run:
-            # Built once: after sending, today's messages are marked in it (mark_reminded).
-            plan = build_plan(ev, {}, grid)
-            plan.run_lock = True
-            plan.log_room = 0 if no_mail else len(ev.reminders) + 1
-            backend.prepare(plan)
-            # What the workbook refused while being prepared (an editor Google does not accept) goes to
-            # the officer with the rest.
-            ev.problems.extend(backend.problems)
+        plan = None if dry_run else _prepare(backend, ev, grid, no_mail)
         seconds = backend.log_flush_seconds
         log = _RunLog(
             backend,
@@ -219,40 +200,97 @@ def run_sync(
             config.smtp.log_batch_size,
             enabled=not dry_run,
         )
-        try:
-            if no_mail:
-                echo("record-only run: no messages sent; today's reminders stay pending")
-            else:
-                _send_all(config, backend, transport, ev, summaries, result, log, sent_at, run_id, now, echo)
-        except MailError as exc:
-            # The mail server failed; statuses are still written. A failure to record the log is not
-            # caught here: the run stops rather than send what it cannot remember.
-            result.mail_error = str(exc)
-        except BaseException as exc:
-            _log_before_failing(log, exc)
-            raise
-        if line is not None and not dry_run and not no_mail:
-            try:
-                result.line = line(ev, summaries, backend.row_link, log.add, sent_at, run_id)
-            except BaseException as exc:
-                _log_before_failing(log, exc)
-                raise
-        if not dry_run:
-            try:
-                echo("writing statuses…")
-                mark_reminded(plan, ev, _reminded(result))
-                plan.log = log.pending
-                result.warnings = backend.write(plan)
-                log.pending = []
-            except BaseException as exc:
-                # The statuses can wait for the next run; what was sent must be recorded now.
-                _log_before_failing(log, exc)
-                raise
-            backend.commit()
-            result.wrote = True
+        if no_mail:
+            echo("record-only run: no messages sent; today's reminders stay pending")
+        else:
+            _send_today(config, backend, transport, result, log, sent_at, run_id, now, echo)
+            if line is not None and not dry_run:
+                with _logged_on_failure(log):
+                    result.line = line(ev, summaries, backend.row_link, log.add, sent_at, run_id)
+        if plan is not None:
+            _write_back(backend, plan, result, log, echo)
     result.seconds = time.perf_counter() - started
     result.api_calls = dict(backend.calls)
     return result
+
+
+def _read_and_decide(
+    config: Config, backend: Backend, today: dt.date, echo: Echo
+) -> tuple[Evaluation, list[CycleSummary], list[list[Cell]]]:
+    """The workbook as read, evaluated: what is true today, its counts and the summary tab's grid."""
+    echo("reading the workbook…")
+    snapshot = backend.read()
+    # The snapshot and the evaluation live for the whole run and hold no garbage: the collector
+    # need not walk them again each time rendering messages triggers a full collection.
+    gc.freeze()
+    ev = evaluate(snapshot, config, today, unsaved_runs(backend))
+    summaries = summarize(ev)
+    grid = summary_grid(ev, summaries)
+    gc.freeze()
+    echo(
+        f"{len(ev.schools)} schools, {len(ev.cycles)} cycles, {len(ev.requests)} G-code requests, "
+        f"{len(ev.problems)} problems"
+    )
+    return ev, summaries, grid
+
+
+def _prepare(backend: Backend, ev: Evaluation, grid: list[list[Cell]], no_mail: bool) -> WritePlan:
+    """The write plan, and the workbook shaped for it (tabs, columns, room in the log) before any mail."""
+    # Built once: after sending, today's messages are marked in it (mark_reminded).
+    plan = build_plan(ev, {}, grid)
+    plan.run_lock = True
+    plan.log_room = 0 if no_mail else len(ev.reminders) + 1
+    backend.prepare(plan)
+    # What the workbook refused while being prepared (an editor Google does not accept) goes to
+    # the officer with the rest.
+    ev.problems.extend(backend.problems)
+    return plan
+
+
+def _send_today(
+    config: Config,
+    backend: Backend,
+    transport: Transport,
+    result: SyncResult,
+    log: _RunLog,
+    sent_at: str,
+    run_id: str,
+    now: dt.datetime,
+    echo: Echo,
+) -> None:
+    """Today's emails. A failing mail server is noted and the statuses are still written; on any other
+    failure the log of what was sent is written first. A failure to record the log is not caught: the run
+    stops rather than send what it cannot remember."""
+    try:
+        _send_all(config, backend, transport, result, log, sent_at, run_id, now, echo)
+    except MailError as exc:
+        result.mail_error = str(exc)
+    except BaseException as exc:
+        _log_before_failing(log, exc)
+        raise
+
+
+def _write_back(backend: Backend, plan: WritePlan, result: SyncResult, log: _RunLog, echo: Echo) -> None:
+    """Statuses, today's reminder dates and the log's new lines in one write, then the run is committed."""
+    with _logged_on_failure(log):
+        # The statuses can wait for the next run; what was sent must be recorded now.
+        echo("writing statuses…")
+        mark_reminded(plan, result.evaluation, _reminded(result))
+        plan.log = log.pending
+        result.warnings = backend.write(plan)
+        log.pending = []
+    backend.commit()
+    result.wrote = True
+
+
+@contextlib.contextmanager
+def _logged_on_failure(log: _RunLog) -> Iterator[None]:
+    """A failure inside writes the log of what the run sent before it goes on up."""
+    try:
+        yield
+    except BaseException as exc:
+        _log_before_failing(log, exc)
+        raise
 
 
 def _log_before_failing(log: _RunLog, failure: BaseException) -> None:
@@ -274,7 +312,7 @@ def _reminded(result: SyncResult) -> dict[str, set[str]]:
     reminded: dict[str, set[str]] = {}
     for m in result.messages:
         if m.delivered:
-            reminded.setdefault(m.school_code, set()).update(i.rsplit(":", 1)[0] for i in m.items)
+            reminded.setdefault(m.school_code, set()).update(StepId.parse(i).subject for i in m.items)
     return reminded
 
 
@@ -282,8 +320,6 @@ def _send_all(
     config: Config,
     backend: Backend,
     transport: Transport,
-    ev: Evaluation,
-    summaries: list[CycleSummary],
     result: SyncResult,
     log: _RunLog,
     sent_at: str,
@@ -291,6 +327,7 @@ def _send_all(
     now: dt.datetime,
     echo: Echo,
 ) -> None:
+    ev, summaries = result.evaluation, result.summaries
     # The Date header carries the run's date (which --today may set) with the real clock time.
     renderer = Renderer(config, backend.row_link, dt.datetime.combine(ev.today, now.timetz()))
     if not ev.reminders and not ev.digest_due:
@@ -311,7 +348,7 @@ def _send_all(
                     to=usable_emails(reminder.school.contact_emails),
                     cc=(),
                     message_id="",
-                    result="deferred",
+                    result=DeliveryResult.DEFERRED,
                     detail=f"max_messages_per_run = {cap} reached for this run; left for the next run",
                 )
                 _record(held, result, log, sent_at, run_id)
@@ -321,7 +358,9 @@ def _send_all(
             if n % 50 == 0 or n == total:
                 echo(f"messages: {n}/{total}")
         sent = [m.as_dict() for m in result.messages if m.delivered]
-        failed = [m.as_dict() for m in result.messages if not m.delivered and m.result != "dry_run"]
+        failed = [
+            m.as_dict() for m in result.messages if not m.delivered and m.result != DeliveryResult.DRY_RUN
+        ]
         # A quiet day has no digest, unless a message failed today: the officer must hear of that.
         if (ev.digest_due or (failed and ev.digest_sendable)) and config.office.officer_email:
             digest = renderer.digest(ev, summaries, sent, failed)
@@ -361,5 +400,5 @@ def _deliver(
 def _record(msg: SentMessage, result: SyncResult, log: _RunLog, sent_at: str, run_id: str) -> None:
     """The run's account of one message, and its log line (a dry run logs nothing)."""
     result.messages.append(msg)
-    if msg.result != "dry_run":
+    if msg.result != DeliveryResult.DRY_RUN:
         log.add(_log_entry(msg, sent_at, run_id))

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
 
-from tests import workbooks
+from tests.support import workbooks
 
 # Hypothesis: a quick profile in CI; `HYPOTHESIS_PROFILE=full python -m pytest tests/test_fuzz_workbooks.py`
 # runs the adversarial suite's 10,000-example profile by hand.

@@ -14,9 +14,9 @@ import pytest
 from sheets_sync.backends.gsheets import LOCK_TAB
 from sheets_sync.provision import init_plan
 from sheets_sync.schema import CYCLE_STATUSES, CYCLES, GCODE, LOG, SCHOOLS, status_label
-from tests import workbooks as wb
-from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import (
+from tests.support import workbooks as wb
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_fixtures import (
     CODE_HEADER,
     CYCLE_COMPUTED,
     CYCLE_HELP_DESK,

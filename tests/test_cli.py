@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sheets_sync.cli import cli
-from tests import workbooks as wb
+from tests.support import workbooks as wb
 
 D = dt.date
 CODE = wb.school_code

@@ -19,7 +19,7 @@ import pytest
 from sheets_sync.config import load_config
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.sync import SyncResult, make_backend, run_sync
-from tests import workbooks as wb
+from tests.support import workbooks as wb
 
 D = dt.date
 BANGKOK = ZoneInfo("Asia/Bangkok")

@@ -36,9 +36,9 @@ from sheets_sync.errors import BackendError, LockedError, SheetsSyncError
 from sheets_sync.mail.render import message_id
 from sheets_sync.schema import status_label
 from sheets_sync.sync import SyncResult, make_backend, make_transport, run_sync
-from tests import workbooks as wb
-from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import (
+from tests.support import workbooks as wb
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_fixtures import (
     CYCLE_COMPUTED,
     CYCLES_TAB,
     DMC,
@@ -53,7 +53,7 @@ from tests.sheets_fixtures import (
     office_tabs,
     records,
 )
-from tests.smtp_server import ReceivedMessage, SmtpTestServer
+from tests.support.smtp_server import ReceivedMessage, SmtpTestServer
 
 DAY = dt.date(2026, 6, 11)  # Thu: DMC-2569-1 one day late, every school owes "overdue-1"
 NEXT_DAY = dt.date(2026, 6, 12)  # Fri: the same step is still the one owed; a new digest

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from sheets_sync.schema import gcode_status_label, status_label
-from tests import workbooks as wb
-from tests.sheets_fixtures import (
+from tests.support import workbooks as wb
+from tests.support.sheets_fixtures import (
     GCODE_TAB,
     GsheetsOffice,
     Office,

@@ -23,8 +23,8 @@ from sheets_sync.backends.gsheets import EndpointSession, GsheetsBackend, author
 from sheets_sync.cli import cli
 from sheets_sync.config import WorkbookSettings
 from sheets_sync.errors import BackendError, ConfigError
-from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import gsheets_config, server_fixture, write_gsheets_config  # noqa: F401 - "server"
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_fixtures import gsheets_config, server_fixture, write_gsheets_config  # noqa: F401 - "server"
 
 EMAIL = "sheets-sync@esa-test.iam.gserviceaccount.com"
 ENV = "GOOGLE_SERVICE_ACCOUNT_JSON"

@@ -18,9 +18,9 @@ from sheets_sync.backends.gsheets import MAX_REQUEST_BYTES, GsheetsBackend
 from sheets_sync.backends.pacing import Pacer
 from sheets_sync.cli import cli
 from sheets_sync.config import Config
-from tests import workbooks as wb
-from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import (
+from tests.support import workbooks as wb
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_fixtures import (
     CYCLES_TAB,
     DMC,
     LOG_TAB,

@@ -26,9 +26,9 @@ from sheets_sync.cli import cli
 from sheets_sync.config import Config
 from sheets_sync.errors import BackendError
 from sheets_sync.schema import status_label
-from tests import workbooks as wb
-from tests.sheets_api import Call, SheetsApiServer
-from tests.sheets_fixtures import (
+from tests.support import workbooks as wb
+from tests.support.sheets_api import Call, SheetsApiServer
+from tests.support.sheets_fixtures import (
     CYCLES_TAB,
     DMC,
     GCODE_TAB,
@@ -810,7 +810,7 @@ def test_doctor_fails_on_a_missing_header(server: SheetsApiServer, tmp_path: Pat
 
 def test_the_cli_end_to_end_against_a_server_process(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.sheets_api", "--port", "0", "--spreadsheet-id", "s1"],
+        [sys.executable, "-m", "tests.support.sheets_api", "--port", "0", "--spreadsheet-id", "s1"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -22,9 +22,9 @@ from sheets_sync.model import CycleEntry
 from sheets_sync.report import build
 from sheets_sync.summary import summarize
 from sheets_sync.sync import SyncResult, run_sync
-from tests import workbooks as wb
-from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import (
+from tests.support import workbooks as wb
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_fixtures import (
     DMC,
     LOG_TAB,
     GsheetsOffice,

@@ -28,8 +28,8 @@ from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 
 from sheets_sync.cli import cli
-from tests import workbooks as wb
-from tests.smtp_server import SmtpTestServer
+from tests.support import workbooks as wb
+from tests.support.smtp_server import SmtpTestServer
 
 D = dt.date
 TODAY = "2026-11-17"  # DMC round 2 is 7 days late: reminders go out with the directors copied
@@ -486,8 +486,8 @@ COMMANDS = "\n::add-mask::Bangkok\n::error title=x::boom\n  ::warning::w\n##[err
 def escaping_office(tmp_path: Path) -> Path:
     """On the Sheets test server (a .xlsx cell cannot hold an escape character): escapes and workflow
     commands in a school's name, a cycle title and a school's note."""
-    from tests.sheets_api import SheetsApiServer
-    from tests.sheets_fixtures import GsheetsOffice, office_tabs, ticked
+    from tests.support.sheets_api import SheetsApiServer
+    from tests.support.sheets_fixtures import GsheetsOffice, office_tabs, ticked
 
     server = SheetsApiServer(seed=3).start()
     office = GsheetsOffice(tmp_path / "office", server)

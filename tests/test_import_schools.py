@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from sheets_sync.cli import cli
 from sheets_sync.school_list import decode_text
-from tests import workbooks as wb
+from tests.support import workbooks as wb
 
 LISTS = Path(__file__).resolve().parent / "school_lists"
 

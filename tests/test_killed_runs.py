@@ -33,9 +33,9 @@ from openpyxl import load_workbook
 from sheets_sync.config import load_config
 from sheets_sync.mail.render import message_id
 from sheets_sync.thaidates import SendingDays
-from tests import workbooks as wb
-from tests.sheets_fixtures import CYCLES_TAB, DMC, LOG_TAB, SCHOOLS_TAB, by_code, records
-from tests.smtp_server import ReceivedMessage, SmtpTestServer
+from tests.support import workbooks as wb
+from tests.support.sheets_fixtures import CYCLES_TAB, DMC, LOG_TAB, SCHOOLS_TAB, by_code, records
+from tests.support.smtp_server import ReceivedMessage, SmtpTestServer
 
 SEED = 2569
 KILLS = 20

@@ -1,7 +1,7 @@
 """LINE: the digest and the schools' reminders through the Messaging API, against a local LINE server.
 
 Every run is the real `sheets-sync sync` (or run_sync with the real SDK client) talking HTTP to
-tests/line_server.py, which checks each request body against the documented schema and keeps LINE's
+tests/support/line_server.py, which checks each request body against the documented schema and keeps LINE's
 retry-key rules; `deliveries` there counts what users would see, once each.
 """
 
@@ -33,8 +33,8 @@ from sheets_sync.line.messages import retry_key
 from sheets_sync.line.send import line_sender
 from sheets_sync.personal import HIDDEN
 from sheets_sync.sync import make_backend, make_transport, run_sync
-from tests import workbooks as wb
-from tests.line_server import LineServer
+from tests.support import workbooks as wb
+from tests.support.line_server import LineServer
 
 TODAY = dt.date(2026, 6, 11)  # Thu: DMC-2569-1 one day late
 OFFICER_GROUP = "C" + "0a" * 16
@@ -566,8 +566,8 @@ def test_google_sheets_log_gains_the_channel_and_line_ids_are_written_by_code(
     line: LineServer, env: None, tmp_path: Path
 ) -> None:
     from sheets_sync.line.ids import record_line_id
-    from tests.sheets_api import SheetsApiServer
-    from tests.sheets_fixtures import api_rows, write_gsheets_config
+    from tests.support.sheets_api import SheetsApiServer
+    from tests.support.sheets_fixtures import api_rows, write_gsheets_config
 
     old_header = ["เวลาส่ง", "รหัสการรัน", "ประเภท", "รหัสโรงเรียน", "รายการ", "ผู้รับ", "Message-ID", "ผลการส่ง"]
     rows = [wb.school(n) for n in range(1, 4)]
@@ -608,7 +608,7 @@ def test_google_sheets_log_gains_the_channel_and_line_ids_are_written_by_code(
 
 
 def test_the_readme_picture_is_drawn_from_the_digest_the_sync_sends() -> None:
-    from tests.line_preview import bubble_html, demo_digest
+    from tests.support.line_preview import bubble_html, demo_digest
 
     flex = demo_digest()
     page = bubble_html(flex)  # every component the digest uses can be drawn
@@ -616,7 +616,9 @@ def test_the_readme_picture_is_drawn_from_the_digest_the_sync_sends() -> None:
     saved = json.loads(
         (Path(__file__).parent.parent / "docs" / "line-digest.json").read_text(encoding="utf-8")
     )
-    assert saved == flex, "the digest changed: run `python -m tests.line_preview docs/line-digest.png`"
+    assert saved == flex, (
+        "the digest changed: run `python -m tests.support.line_preview docs/line-digest.png`"
+    )
 
 
 def test_line_listen_adds_the_line_id_column_to_a_schools_tab_without_one(

@@ -21,10 +21,17 @@ from sheets_sync.backends.gsheets import LOCK_CELL, LOCK_TAB
 from sheets_sync.config import load_config
 from sheets_sync.errors import ConfigError, LockedError
 from sheets_sync.sync import make_backend
-from tests import workbooks as wb
-from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import api_rows, gsheets_backend, gsheets_config, office_tabs, sync, sync_process
-from tests.smtp_server import SmtpTestServer
+from tests.support import workbooks as wb
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_fixtures import (
+    api_rows,
+    gsheets_backend,
+    gsheets_config,
+    office_tabs,
+    sync,
+    sync_process,
+)
+from tests.support.smtp_server import SmtpTestServer
 
 DAY = dt.date(2026, 6, 11)  # DMC round 1 of 2569 is one day late: every school gets a reminder
 

@@ -23,11 +23,12 @@ from sheets_sync.config import SmtpSettings, load_config
 from sheets_sync.evaluate import evaluate
 from sheets_sync.mail.mime import header_words, one_line
 from sheets_sync.mail.render import Rendered, Renderer, header_text
-from sheets_sync.mail.smtp import SmtpTransport, _dot_stuffed, _Generator, _plain_addresses
+from sheets_sync.mail.smtp import SmtpTransport
+from sheets_sync.mail.smtp_envelope import _Generator, _plain_addresses, dot_stuffed, envelope_of
 from sheets_sync.summary import summarize
 from sheets_sync.sync import make_backend
-from tests import workbooks as wb
-from tests.smtp_server import SmtpTestServer
+from tests.support import workbooks as wb
+from tests.support.smtp_server import SmtpTestServer
 
 TODAY = dt.date(2026, 11, 17)  # DMC round 2 seven days late: the director is copied
 NOW = dt.datetime(2026, 11, 17, 8, 0, tzinfo=ZoneInfo("Asia/Bangkok"))
@@ -163,9 +164,8 @@ def test_the_raw_message_is_7bit_and_folded_to_76_columns(rendered: list[Rendere
 
 
 def test_on_the_wire_every_line_ends_in_crlf(rendered: list[Rendered]) -> None:
-    transport = SmtpTransport(SmtpSettings())
     for r in rendered:
-        data = transport._envelope(r.message).data
+        data = envelope_of(r.message).data
         assert data.count(b"\n") == data.count(b"\r\n") == data.count(b"\r")
         assert max(len(line) for line in data.split(b"\r\n")) <= 76
         assert data == r.message.as_bytes(policy=r.message.policy.clone(linesep="\r\n"))
@@ -192,7 +192,7 @@ def test_the_writer_gives_the_stdlibs_bytes(rendered: list[Rendered]) -> None:
     [b"", b".\r\n", b"a\r\n.b\r\n..c\r\n", b".a\r\n.\r\nb.\r\n", b"a.b\r\n.\r\n.", b"\r\n.\r\n"],
 )
 def test_dot_stuffing(data: bytes) -> None:
-    assert _dot_stuffed(data) == re.sub(rb"(?m)^\.", b"..", data)
+    assert dot_stuffed(data) == re.sub(rb"(?m)^\.", b"..", data)
 
 
 def test_lines_starting_with_a_dot_arrive_unchanged() -> None:

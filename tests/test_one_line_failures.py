@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sheets_sync.cli import cli
-from tests import workbooks as wb
+from tests.support import workbooks as wb
 
 TODAY = "2026-06-11"  # DMC round 1 was due yesterday: every school is reminded
 

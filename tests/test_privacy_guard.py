@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sheets_sync.cli import cli
 from sheets_sync.outgoing import outgoing, outgoing_json, outgoing_value
 from sheets_sync.personal import HIDDEN, looks_personal, mask_personal
-from tests import workbooks as wb
+from tests.support import workbooks as wb
 
 D = dt.date
 TODAY = "2026-11-17"  # DMC round 2 is 7 days late: every school gets an escalation, the digest lists them

@@ -30,8 +30,8 @@ from sheets_sync.reconcile import (
     reconcile_entry,
 )
 from sheets_sync.status import cycle_status
-from tests import workbooks as wb
-from tests.portal_exports import Listed, bobec_html_xls, dmc_xlsx, emis_csv_874
+from tests.support import workbooks as wb
+from tests.support.portal_exports import Listed, bobec_html_xls, dmc_xlsx, emis_csv_874
 from tests.test_sync_local import sync_day
 
 D = dt.date

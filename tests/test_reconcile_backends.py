@@ -12,9 +12,9 @@ import pytest
 
 from sheets_sync.portal_file import read_export_file
 from sheets_sync.portal_import import reconcile_file
-from tests import workbooks as wb
-from tests.portal_exports import Listed, dmc_xlsx, emis_csv_874
-from tests.sheets_fixtures import (
+from tests.support import workbooks as wb
+from tests.support.portal_exports import Listed, dmc_xlsx, emis_csv_874
+from tests.support.sheets_fixtures import (
     CYCLES_TAB,
     SCHOOLS_TAB,
     GsheetsOffice,

@@ -90,9 +90,16 @@ def test_links_in_emails_point_at_the_schools_row_after_rows_are_added(tmp_path:
     import email
     import email.policy
 
-    from tests import workbooks as wb
-    from tests.sheets_api import SheetsApiServer
-    from tests.sheets_fixtures import DMC, api_rows, gsheets_backend, gsheets_config, office_tabs, sync
+    from tests.support import workbooks as wb
+    from tests.support.sheets_api import SheetsApiServer
+    from tests.support.sheets_fixtures import (
+        DMC,
+        api_rows,
+        gsheets_backend,
+        gsheets_config,
+        office_tabs,
+        sync,
+    )
 
     with SheetsApiServer() as server:
         tabs = office_tabs(3, (wb.DMC_1,), None)
@@ -135,7 +142,7 @@ def test_by_default_every_open_cycle_most_urgent_first(tmp_path: Path, config_pa
     opened on the 1st; last year's DMC round 3 is certified and settled; DMC round 2 has not opened."""
     import datetime as dt
 
-    from tests import workbooks as wb
+    from tests.support import workbooks as wb
 
     D = dt.date
     schools = [wb.school(1, 1), wb.school(2, 1), wb.school(3, 2)]

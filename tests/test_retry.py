@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sheets_sync.backends.retry import RETRY_STATUSES, RetryPolicy, retryable, status_of
-from tests.sheets_fixtures import FakeSleep
+from tests.support.sheets_fixtures import FakeSleep
 
 
 def api_error(status: int, reason: str = "UNAVAILABLE") -> APIError:

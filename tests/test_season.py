@@ -18,9 +18,9 @@ from sheets_sync.cli import cli
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.schema import status_label
 from sheets_sync.sync import SyncResult, run_sync
-from tests import workbooks as wb
-from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import (
+from tests.support import workbooks as wb
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_fixtures import (
     BANGKOK,
     CYCLES_TAB,
     LOG_TAB,

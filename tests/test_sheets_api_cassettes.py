@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.sheets_api import SheetsApiServer
+from tests.support.sheets_api import SheetsApiServer
 
 CASSETTES = Path(__file__).parent / "cassettes" / "gspread"
 ACCOUNT = "telegram-budgeter@telegram-budgeter.iam.gserviceaccount.com"  # who recorded them
@@ -107,6 +107,6 @@ def test_the_server_answers_as_google_did(cassette: str) -> None:
 
 def test_the_replayed_rules_are_the_ones_the_server_cites() -> None:
     # Every cassette the server's rules name is here to be replayed.
-    rules = (Path(__file__).parent / "sheets_api" / "strict.py").read_text(encoding="utf-8")
+    rules = (Path(__file__).parent / "support" / "sheets_api" / "strict.py").read_text(encoding="utf-8")
     cited = set(re.findall(r"(WorksheetTest\.\w+)\.json", rules))
     assert cited and cited <= {p.stem for p in CASSETTES.glob("*.json")}

@@ -1,7 +1,7 @@
 """Tests of the Sheets API v4 test server itself: real HTTP (requests and gspread), no mocks.
 
 Expected messages and shapes are Google's, from recorded exchanges (gspread's cassettes) and
-published error reports; see tests/sheets_api/__init__.py.
+published error reports; see tests/support/sheets_api/__init__.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import gspread
 import pytest
 import requests
 
-from tests.sheets_api import Call, Formula, RedirectSession, SheetsApiServer
+from tests.support.sheets_api import Call, Formula, RedirectSession, SheetsApiServer
 
 REPO = Path(__file__).resolve().parents[1]
 THAI = "โรงเรียน"
@@ -936,7 +936,7 @@ def test_command_line_startup(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "tests.sheets_api",
+            "tests.support.sheets_api",
             "--port",
             "0",
             "--spreadsheet-id",

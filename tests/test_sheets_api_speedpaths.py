@@ -21,12 +21,20 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.sheets_api import Formula, SheetsApiServer
-from tests.sheets_api import cells as cellmod
-from tests.sheets_api.batch import HANDLERS, BatchContext, _apply_cell, _cell_mask
-from tests.sheets_api.jsontext import dumps
-from tests.sheets_api.model import Sheet, Spreadsheet, Store, _as_rows, _check_cells, read_block, store_values
-from tests.sheets_api.server import collector_paused
+from tests.support.sheets_api import Formula, SheetsApiServer
+from tests.support.sheets_api import cells as cellmod
+from tests.support.sheets_api.batch import HANDLERS, BatchContext, _apply_cell, _cell_mask
+from tests.support.sheets_api.jsontext import dumps
+from tests.support.sheets_api.model import (
+    Sheet,
+    Spreadsheet,
+    Store,
+    _as_rows,
+    _check_cells,
+    read_block,
+    store_values,
+)
+from tests.support.sheets_api.server import collector_paused
 
 THAI = "โรงเรียน"
 

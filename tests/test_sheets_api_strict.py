@@ -1,5 +1,5 @@
 """Where the test server was once more lenient than Google, it now refuses as Google does; each case names
-the evidence that tests/sheets_api/strict.py cites for the rule."""
+the evidence that tests/support/sheets_api/strict.py cites for the rule."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.sheets_api import SheetsApiServer
-from tests.sheets_api.strict import (
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_api.strict import (
     CELL_LIMIT_MESSAGE,
     HIDE_ALL_MESSAGE,
     PROTECTED_MESSAGE,

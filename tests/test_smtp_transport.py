@@ -1,4 +1,4 @@
-"""SmtpTransport against a real SMTP server on 127.0.0.1 (tests/smtp_server.py); no mocks."""
+"""SmtpTransport against a real SMTP server on 127.0.0.1 (tests/support/smtp_server.py); no mocks."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from sheets_sync.config import SmtpSettings
 from sheets_sync.errors import MailError
 from sheets_sync.mail.smtp import SmtpTransport, password_from_env
-from tests.smtp_server import SmtpTestServer
+from tests.support.smtp_server import SmtpTestServer
 
 USER = "esa-mailer@example.org"
 PASSWORD = "s3cr3t-Pässwörd-ลับ"

@@ -15,10 +15,17 @@ from pathlib import Path
 import pytest
 
 from sheets_sync.backends.gsheets import LOCK_TAB
-from tests import workbooks as wb
-from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import LOG_TAB, api_rows, office_tabs, records, sync_process, write_gsheets_config
-from tests.smtp_server import SmtpTestServer
+from tests.support import workbooks as wb
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_fixtures import (
+    LOG_TAB,
+    api_rows,
+    office_tabs,
+    records,
+    sync_process,
+    write_gsheets_config,
+)
+from tests.support.smtp_server import SmtpTestServer
 
 DAY = dt.date(2026, 6, 11)  # DMC round 1 of 2569 is one day late: every school gets a reminder
 SCHOOLS = 8

@@ -16,7 +16,7 @@ from sheets_sync.config import Config, load_config
 from sheets_sync.mail.dryrun import DryRunTransport
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.sync import SentMessage, make_backend, run_sync
-from tests import workbooks as wb
+from tests.support import workbooks as wb
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 D = dt.date

@@ -1,6 +1,6 @@
 """`sheets-sync sync` with `[email] transport = "smtp"`, end to end: a real .xlsx workbook, `run_sync` (through
 `make_transport`, as the CLI builds it) or the CLI itself, and a real SMTP server on 127.0.0.1
-(tests/smtp_server.py) with STARTTLS, AUTH and injected faults. No mocks: the wrapper below only watches
+(tests/support/smtp_server.py) with STARTTLS, AUTH and injected faults. No mocks: the wrapper below only watches
 the real transport, and a killed run is a child process that really receives SIGKILL.
 
 The client trusts the server's test CA through SSL_CERT_FILE, which `ssl.create_default_context()` (what
@@ -39,8 +39,8 @@ from sheets_sync.config import Config, load_config
 from sheets_sync.mail.transport import Delivery, Transport
 from sheets_sync.mail.wording import delivery_label
 from sheets_sync.sync import SentMessage, SyncResult, make_backend, make_transport, run_sync
-from tests import workbooks as wb
-from tests.smtp_server import ReceivedMessage, SmtpTestServer, count_by_message_id
+from tests.support import workbooks as wb
+from tests.support.smtp_server import ReceivedMessage, SmtpTestServer, count_by_message_id
 
 REPO = Path(__file__).resolve().parents[1]
 D = dt.date

@@ -21,9 +21,9 @@ from openpyxl import load_workbook
 from sheets_sync.config import Config, load_config
 from sheets_sync.errors import SheetsSyncError
 from sheets_sync.sync import SyncResult, make_backend
-from tests import workbooks as wb
-from tests.sheets_api import SheetsApiServer
-from tests.sheets_fixtures import (
+from tests.support import workbooks as wb
+from tests.support.sheets_api import SheetsApiServer
+from tests.support.sheets_fixtures import (
     CYCLES_TAB,
     DMC,
     LOG_TAB,
@@ -415,7 +415,7 @@ def test_too_little_disk_space_for_the_copy_stops_the_run_before_any_mail(
     config, path = local_office(tmp_path)
     real = shutil.disk_usage
     monkeypatch.setattr(
-        "sheets_sync.backends.xlsx_preflight.shutil.disk_usage",
+        "sheets_sync.backends.xlsx.preflight.shutil.disk_usage",
         lambda p: real(p)._replace(free=path.stat().st_size),
     )
     assert "KB free, the save needs about" in refused_before_mail(config, path)

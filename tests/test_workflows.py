@@ -687,7 +687,7 @@ MESSAGES = [
     # evaluate.py
     "not found in the workbook; run 'sheets-sync init' to create it",
     "not found in row 1",
-    # mail/smtp.py
+    # mail/smtp.py, mail/smtp_connect.py
     "has no password: set the environment variable",
     "refused for user",
     "Gmail needs an app password",
@@ -709,7 +709,7 @@ MESSAGES = [
     # doctor.py, run_account.py
     "is not writable",
     "problems (run 'sheets-sync validate')",
-    # backends/xlsx.py
+    # backends/xlsx/backend.py, backends/xlsx/lock.py
     "is being synced by another run",
     "another run took the lock of spreadsheet",
     "workbook not found; run 'sheets-sync init' to create it",
@@ -717,7 +717,7 @@ MESSAGES = [
     "changed on disk while the sync ran",
     "holds no readable lock",
     "lock_minutes must be",
-    # backends/xlsx_preflight.py
+    # backends/xlsx/preflight.py
     "is open in",
     "is read-only; make it writable",
     "cannot create files in this folder",
@@ -759,7 +759,7 @@ ERROR_CLASSES = {
     "BackendError",
     "MailError",
     "LockedError",
-    "_ConnectError",
+    "ConnectError",
     "LineError",
 }
 DEPLOYMENT_FILES = [
@@ -768,9 +768,11 @@ DEPLOYMENT_FILES = [
     "evaluate.py",
     "backends/google_auth.py",
     "backends/gsheets.py",
-    "backends/xlsx.py",
-    "backends/xlsx_preflight.py",
+    "backends/xlsx/backend.py",
+    "backends/xlsx/lock.py",
+    "backends/xlsx/preflight.py",
     "mail/smtp.py",
+    "mail/smtp_connect.py",
     "line/client.py",
     "line/listen.py",
 ]

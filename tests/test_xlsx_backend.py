@@ -26,7 +26,7 @@ from sheets_sync.errors import LockedError, WorkbookError
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.mail.transport import Delivery
 from sheets_sync.sync import SyncResult, make_backend, run_sync
-from tests import workbooks as wb
+from tests.support import workbooks as wb
 
 D = dt.date
 DMC = "DMC-2569-1"

@@ -107,7 +107,10 @@ def load_identity(settings: WorkbookSettings, environ: dict[str, str] | None = N
         from google.oauth2 import service_account
 
         try:
-            creds = service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES))
+            # google-auth declares no types for this constructor.
+            creds = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                info, scopes=list(SCOPES)
+            )
         except ValueError as exc:
             raise ConfigError(f"{source}: the private key cannot be read ({exc})") from None
         return GoogleIdentity(creds, email, source)

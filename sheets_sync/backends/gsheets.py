@@ -75,7 +75,9 @@ class _Redirect:
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         if self.endpoint != GOOGLE_ENDPOINT and url.startswith(GOOGLE_ENDPOINT):
             url = self.endpoint + url[len(GOOGLE_ENDPOINT) :]
-        return super().request(method, url, *args, **kwargs)  # type: ignore[misc]
+        # A mixin: super() is the session class it is mixed into (requests.Session or AuthorizedSession).
+        response: requests.Response = super().request(method, url, *args, **kwargs)  # type: ignore[misc]
+        return response
 
 
 class EndpointSession(_Redirect, requests.Session):  # type: ignore[misc]
@@ -93,7 +95,8 @@ def authorized_session(credentials: Any, endpoint: str) -> requests.Session:
     class _Authorized(_Redirect, AuthorizedSession):  # type: ignore[misc]
         pass
 
-    session = _Authorized(credentials)
+    # google-auth declares no types for AuthorizedSession's constructor.
+    session = _Authorized(credentials)  # type: ignore[no-untyped-call]
     session.endpoint = endpoint.rstrip("/")
     return session
 

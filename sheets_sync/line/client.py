@@ -20,6 +20,7 @@ from linebot.v3.messaging.exceptions import ApiException
 from sheets_sync.errors import ConfigError, SheetsSyncError
 from sheets_sync.line.messages import LineMessage
 from sheets_sync.line.settings import LineSettings
+from sheets_sync.model import DeliveryResult
 
 
 class LineError(SheetsSyncError):
@@ -177,11 +178,11 @@ class LineClient:
                     request, x_line_retry_key=key, _request_timeout=self.timeout
                 )
                 request_id = (resp.headers or {}).get("x-line-request-id", "")
-                return Push("accepted", str(request_id), attempt)
+                return Push(DeliveryResult.ACCEPTED, str(request_id), attempt)
             except ApiException as exc:
                 if exc.status == 409:
                     accepted = (exc.headers or {}).get("x-line-accepted-request-id", "")
-                    return Push("accepted", f"409 already accepted {accepted}".strip(), attempt)
+                    return Push(DeliveryResult.ACCEPTED, f"409 already accepted {accepted}".strip(), attempt)
                 detail = error_message(exc)
                 if exc.status in (401, 403):
                     raise LineError(
@@ -190,12 +191,12 @@ class LineClient:
                 if exc.status == 429 and "monthly limit" in detail.lower():
                     raise QuotaReached(detail) from None
                 if exc.status != 429 and not 500 <= (exc.status or 0) < 600:
-                    return Push("refused", detail, attempt)
+                    return Push(DeliveryResult.REFUSED, detail, attempt)
                 hint = _retry_after(exc.headers)
             except urllib3.exceptions.HTTPError as exc:
                 detail = f"no answer ({type(exc).__name__})"
             if not budget.wait(attempt, hint):
-                return Push("temp_failed", detail, attempt)
+                return Push(DeliveryResult.TEMP_FAILED, detail, attempt)
 
 
 def _retry_after(headers: Any) -> float | None:

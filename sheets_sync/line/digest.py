@@ -11,7 +11,9 @@ from typing import Any
 from sheets_sync.digest_rule import STATE_PREFIX
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.line.messages import ALT_TEXT_LIMIT, LineMessage, LineTally, clip, guard
+from sheets_sync.model import CycleKey, MessageKind
 from sheets_sync.reminders import digest_step
+from sheets_sync.selection import SchoolItem, select
 from sheets_sync.summary import CycleSummary
 from sheets_sync.thaidates import thai_date, thai_date_short, thai_weekday
 
@@ -63,49 +65,53 @@ class DigestFacts:
 
 
 def digest_facts(ev: Evaluation, summaries: list[CycleSummary]) -> DigestFacts:
-    """Per open cycle the counts and on-time rate; the worst overdue schools; help; certification; G-code."""
-    cycles, overdue, help_wanted, to_certify = [], [], [], []
-    for cs in summaries:
-        cr, total = cs.result, cs.total
-        if not cr.cycle.active or ev.today < cr.cycle.opens_on:
-            continue
-        cycles.append(
-            (
-                cr.cycle.display_title,
-                total.schools,
-                total.confirmed,
-                total.by_status["overdue"],
-                total.on_time_rate,
-            )
-        )
-        for e in cr.entries:
-            if e.school is None or e.occurrence:
-                continue
-            name = f"{e.school.name} ({cr.cycle.cycle_id})"
-            if e.status.key == "overdue":
-                overdue.append((-(e.status.days_late or 0), f"{name}: {e.status.days_late} วัน"))
-            if e.status.needs_help and e.status.key not in ("certified", "inactive"):
-                note = guard(e.entry.school_note) if e.entry and e.entry.school_note else ""
-                help_wanted.append(f"{name}{': ' + note if note else ''}")
-            if e.status.key == "confirmed":
-                late = bool(cr.cycle.certify_by and ev.today > cr.cycle.certify_by)
-                by = f" (ภายใน {thai_date_short(cr.cycle.certify_by)})" if cr.cycle.certify_by else ""
-                to_certify.append((not late, f"{name}{' เลยกำหนดแล้ว' if late else by}"))
-    overdue.sort()
-    to_certify.sort()
-    awaiting = [r for r in ev.requests if r.status.officer_owes]
-    late_requests = sum(1 for r in awaiting if r.status.key == "verification_overdue")
-    dmc = sum(1 for r in ev.requests if r.status.school_owes)
+    """Per open cycle the counts and on-time rate; then the selection's first schools of each list (the worst
+    overdue, the longest waiting for help, certification) and the G-code queue in numbers."""
+    chosen = select(ev, [cs.result for cs in summaries])
     return DigestFacts(
-        cycles,
-        [t for _, t in overdue[:LIST_LIMIT]],
-        len(overdue),
-        help_wanted[:LIST_LIMIT],
-        len(help_wanted),
-        [t for _, t in to_certify[:LIST_LIMIT]],
-        len(to_certify),
-        (len(awaiting), late_requests, dmc),
+        [
+            _cycle_counts(cs)
+            for cs in summaries
+            if cs.result.cycle.active and ev.today >= cs.result.cycle.opens_on
+        ],
+        [_overdue_line(i) for i in chosen.overdue[:LIST_LIMIT]],
+        len(chosen.overdue),
+        [_help_line(i) for i in chosen.help_wanted[:LIST_LIMIT]],
+        len(chosen.help_wanted),
+        [_certify_line(i) for i in chosen.to_certify[:LIST_LIMIT]],
+        len(chosen.to_certify),
+        (len(chosen.gcode_queue), chosen.gcode_verification_overdue, len(chosen.gcode_with_schools)),
     )
+
+
+def _cycle_counts(cs: CycleSummary) -> tuple[str, int, int, int, float | None]:
+    total = cs.total
+    return (
+        cs.result.cycle.display_title,
+        total.schools,
+        total.confirmed,
+        total.by_status[CycleKey.OVERDUE],
+        total.on_time_rate,
+    )
+
+
+def _named(item: SchoolItem) -> str:
+    return f"{item.school.name} ({item.cycle.cycle_id})"
+
+
+def _overdue_line(item: SchoolItem) -> str:
+    return f"{_named(item)}: {item.status.days_late} วัน"
+
+
+def _help_line(item: SchoolItem) -> str:
+    note = guard(item.school_note) if item.school_note else ""
+    return f"{_named(item)}{': ' + note if note else ''}"
+
+
+def _certify_line(item: SchoolItem) -> str:
+    certify_by = item.cycle.certify_by
+    by = f" (ภายใน {thai_date_short(certify_by)})" if certify_by else ""
+    return f"{_named(item)}{' เลยกำหนดแล้ว' if item.late_for_officer else by}"
 
 
 def digest_message(
@@ -125,7 +131,7 @@ def digest_message(
     # The picture's fingerprint is remembered with the digest (digest_rule), but is not its identity: a
     # rerun the same day is the same digest for LINE's retry key.
     items = (step, f"{STATE_PREFIX}{ev.digest_state}") if ev.digest_state else (step,)
-    return LineMessage("digest", "", to, items, (flex,), identity=(step,))
+    return LineMessage(MessageKind.DIGEST, "", to, items, (flex,), identity=(step,))
 
 
 def _body(facts: DigestFacts, tally: LineTally) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sheets_sync.model import CycleKey, MessageKind
 from sheets_sync.outgoing import outgoing
 from sheets_sync.reminders import SchoolReminder
 from sheets_sync.thaidates import thai_date
@@ -75,10 +76,10 @@ def school_message(
     school = reminder.school
     lines = [f"[{office}]", f"{school.name} ({school.code})"]
     steps = {s.cycle_id for s in reminder.steps}
-    lines.append("เปิดระบบรายงานแล้ว:" if reminder.kind == "announcement" else "รายการที่ยังค้างส่ง:")
+    lines.append("เปิดระบบรายงานแล้ว:" if reminder.kind == MessageKind.ANNOUNCEMENT else "รายการที่ยังค้างส่ง:")
     for owed in sorted(reminder.owed, key=lambda o: o.cycle.due_on):
         cycle = owed.cycle
-        if owed.status.key == "overdue":
+        if owed.status.key == CycleKey.OVERDUE:
             when = f"เกินกำหนด {owed.status.days_late} วัน (กำหนดส่ง {thai_date(cycle.due_on)})"
         else:
             when = f"กำหนดส่ง {thai_date(cycle.due_on)}"

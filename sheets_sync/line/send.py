@@ -16,7 +16,7 @@ from sheets_sync.line.client import LineClient, LineError, Push, QuotaReached, R
 from sheets_sync.line.digest import digest_message
 from sheets_sync.line.messages import LineMessage, LineTally, RowLink, school_message
 from sheets_sync.line.settings import LINE
-from sheets_sync.mail.transport import DELIVERED
+from sheets_sync.model import DELIVERED
 from sheets_sync.summary import CycleSummary
 
 Echo = Callable[[str], None]
@@ -128,46 +128,20 @@ def send_line(
     """Today's LINE messages: school reminders (all held when the day's would pass the month's quota),
     then the digest. A refused token stops LINE for the run; email is not affected."""
     run = LineRun()
-    settings = config.line
-    contact = config.reply_to
-    schools = [
-        school_message(r, config.office.name, contact, row_link, config.portal_url)
-        for r in ev.line_reminders
-        if settings.schools
-    ]
-    digest_wanted = bool(settings.officer_to) and ev.line_digest_due
+    officer_to = config.line.officer_to
+    schools = school_messages(config, ev, row_link)
+    digest_wanted = bool(officer_to) and ev.line_digest_due
     if not schools and not digest_wanted:
         return run
     # A quiet day's digest stays home, unless it has held or failed messages to report (as for email).
-    digest_possible = bool(settings.officer_to) and ev.line_digest_sendable
+    digest_possible = bool(officer_to) and ev.line_digest_sendable
     try:
         run.remaining = client.remaining()
-        digest_cost = (
-            client.recipients(settings.officer_to) if digest_wanted and run.remaining is not None else 0
-        )
-        needed = len(schools) + digest_cost
-        if run.remaining is not None and needed > run.remaining:
-            echo(
-                f"LINE: {needed} messages today but {run.remaining} left this month: "
-                f"{len(schools)} school messages held"
-            )
-            run.held, schools = len(schools), []
-        for n, message in enumerate(schools):
-            try:
-                _push(client, message, budget, run, record)
-            except QuotaReached:
-                run.held += len(schools) - n
-                break
+        schools = _within_quota(client, officer_to if digest_wanted else "", schools, run, echo)
+        _push_schools(client, schools, budget, run, record)
         if digest_wanted or (digest_possible and (run.held or any(not o.delivered for o in run.outcomes))):
-            tally = LineTally(
-                sent=sum(1 for o in run.outcomes if o.delivered),
-                held=run.held,
-                failed=tuple(
-                    f"{o.school_code} {o.result}: {o.detail}" for o in run.outcomes if not o.delivered
-                ),
-            )
             digest = digest_message(
-                ev, summaries, config.office.name, settings.officer_to, sheet_url(config), tally
+                ev, summaries, config.office.name, officer_to, sheet_url(config), _tally(run)
             )
             try:
                 _push(client, digest, budget, run, record)
@@ -179,6 +153,54 @@ def send_line(
         echo(f"LINE: {exc}")
     run.retries = budget.retries
     return run
+
+
+def school_messages(config: Config, ev: Evaluation, row_link: RowLink) -> list[LineMessage]:
+    """Today's reminders for schools with a LINE id, when `[line] schools` sends them."""
+    if not config.line.schools:
+        return []
+    return [
+        school_message(r, config.office.name, config.reply_to, row_link, config.portal_url)
+        for r in ev.line_reminders
+    ]
+
+
+def _within_quota(
+    client: LineClient, digest_to: str, schools: list[LineMessage], run: LineRun, echo: Echo
+) -> list[LineMessage]:
+    """The school messages to push: none (all held) when they and the digest would pass what is left of the
+    month; `digest_to` is the digest's recipient, or "" when no digest is due."""
+    if run.remaining is None:
+        return schools
+    needed = len(schools) + (client.recipients(digest_to) if digest_to else 0)
+    if needed <= run.remaining:
+        return schools
+    echo(
+        f"LINE: {needed} messages today but {run.remaining} left this month: {len(schools)} school messages held"
+    )
+    run.held = len(schools)
+    return []
+
+
+def _push_schools(
+    client: LineClient, schools: list[LineMessage], budget: RetryBudget, run: LineRun, record: Record
+) -> None:
+    """Push each school's message; a "monthly limit" answer holds the rest."""
+    for n, message in enumerate(schools):
+        try:
+            _push(client, message, budget, run, record)
+        except QuotaReached:
+            run.held += len(schools) - n
+            return
+
+
+def _tally(run: LineRun) -> LineTally:
+    """What the digest tells of the schools' messages: delivered, held, failed."""
+    return LineTally(
+        sent=sum(1 for o in run.outcomes if o.delivered),
+        held=run.held,
+        failed=tuple(f"{o.school_code} {o.result}: {o.detail}" for o in run.outcomes if not o.delivered),
+    )
 
 
 def _push(

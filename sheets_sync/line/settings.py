@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The log's channel column: a LINE message's line in the log tab says `line`; email lines say `email`
-# (or nothing, in logs written before the column existed).
-LINE = "line"
-EMAIL = "email"
+from sheets_sync.model import Channel
+
+# The log's channel column (model.Channel): a LINE message's line in the log tab says `line`; email lines
+# say `email` (or nothing, in logs written before the column existed).
+LINE = Channel.LINE
+EMAIL = Channel.EMAIL
 
 
 @dataclass(frozen=True)

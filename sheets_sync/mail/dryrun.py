@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from sheets_sync.mail.render import header_text
 from sheets_sync.mail.transport import Delivery
+from sheets_sync.model import DeliveryResult
 
 
 class DryRunTransport:
@@ -28,7 +29,7 @@ class DryRunTransport:
                 self.echo(f"{header}: {header_text(message, header)}")
         self.echo("")
         self.echo(body.get_content().rstrip() if body is not None else "")
-        return Delivery("dry_run")
+        return Delivery(DeliveryResult.DRY_RUN)
 
     def close(self) -> None:
         pass

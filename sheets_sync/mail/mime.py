@@ -27,6 +27,8 @@ def put_header(msg: EmailMessage, name: str, value: str) -> None:
     """A header we formatted ourselves is stored as it is when it is one short ASCII line: parsing it
     (and building a header class for it, which the email package does on every assignment) costs more
     than the rest of the message."""
+    # A plain str: the email package takes anything with a `name` (a StrEnum member) for a header object.
+    value = str(value)
     if value.isascii() and len(name) + len(value) < 76 and "\n" not in value and "\r" not in value:
         msg.set_raw(name, value)
     else:

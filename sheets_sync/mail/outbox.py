@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sheets_sync.errors import MailError
 from sheets_sync.mail.transport import Delivery
+from sheets_sync.model import DeliveryResult
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _HEADERS = email.parser.BytesParser(policy=email.policy.default)  # the index shows headers only
@@ -92,7 +93,7 @@ class OutboxTransport:
             ) from None
         self._numbered = seq
         self.written.append(path)
-        return Delivery("outbox", str(path))
+        return Delivery(DeliveryResult.OUTBOX, str(path))
 
     def close(self) -> None:
         if self.folder.exists():
@@ -120,9 +121,9 @@ def read_outbox(folder: Path) -> list[dict[str, str]]:
 
 def write_index(folder: Path) -> Path:
     """Rebuild `<outbox>/index.html` from the files present."""
-    from sheets_sync.mail.render import _environment
+    from sheets_sync.templates import environment
 
-    html = _environment().get_template("outbox_index.html").render(entries=read_outbox(folder))
+    html = environment().get_template("outbox_index.html").render(entries=read_outbox(folder))
     path = folder / "index.html"
     _atomic_write(path, html.encode("utf-8"))
     return path

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from email.header import decode_header
 from email.message import EmailMessage
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -19,29 +18,21 @@ from sheets_sync.digest_rule import STATE_PREFIX
 from sheets_sync.evaluate import Evaluation
 from sheets_sync.mail.mime import POLICY, header_words, put_header, text_part
 from sheets_sync.mail.wording import (
-    delivery_label,
     officer_display_name,
     polite_particle,
     school_subject,
     school_title,
 )
-from sheets_sync.outgoing import outgoing, outgoing_value, vouch
-from sheets_sync.personal import masked, masked_g_code
+from sheets_sync.model import MessageKind
+from sheets_sync.outgoing import outgoing, vouch
 from sheets_sync.reminders import SchoolReminder
-from sheets_sync.schema import status_label
+from sheets_sync.selection import Selection, select
 from sheets_sync.summary import CycleSummary, gcode_counts
-from sheets_sync.thaidates import thai_date, thai_date_short, thai_weekday
+from sheets_sync.templates import environment
+from sheets_sync.thaidates import thai_date, thai_weekday
 from sheets_sync.validate import usable_emails
 
 RowLink = Callable[[str, int], str]
-
-
-def template_dir() -> Path:
-    """Templates ship inside the wheel; in a source checkout they sit at the top of the repository."""
-    packaged = Path(__file__).resolve().parent.parent / "templates"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "templates"
 
 
 def header_text(message: EmailMessage, name: str) -> str:
@@ -58,35 +49,6 @@ def header_text(message: EmailMessage, name: str) -> str:
         text += piece
         encoded_before = charset is not None
     return text.strip()
-
-
-def safe_note(value: str) -> str:
-    """Free text typed by a school, unless it may hold a student's personal data."""
-    return masked(value)
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir())),
-        # Markdown is escaped like HTML: a Markdown viewer renders raw HTML, and &lt; reads as <.
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "md"), default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        # Every value printed by any template (emails, the digest, the outbox index, reports) is guarded.
-        finalize=outgoing_value,
-    )
-    env.filters.update(
-        thai_date=thai_date,
-        thai_date_short=thai_date_short,
-        thai_weekday=thai_weekday,
-        status_label=status_label,
-        safe_note=safe_note,
-        masked_g=masked_g_code,
-        delivery_label=delivery_label,
-    )
-    return env
 
 
 @dataclass(frozen=True)
@@ -117,7 +79,7 @@ class Renderer:
         self.config = config
         self.row_link = row_link
         self.now = now or dt.datetime.now(config.zone)
-        self.env = _environment()
+        self.env = environment()
         # The officer signs with a title of their own choosing: the config's names are the office's to show.
         o = config.office
         vouch(o.officer_name, o.name, officer_display_name(o.officer_title, o.officer_name))
@@ -156,7 +118,7 @@ class Renderer:
         text: str,
         html: str,
         msg_id: str,
-        kind: str = "reminder",
+        kind: str = MessageKind.REMINDER,
         school_code: str = "",
     ) -> EmailMessage:
         """multipart/alternative, text and HTML in UTF-8 and base64; Thai headers in RFC 2047 encoded words
@@ -228,68 +190,43 @@ class Renderer:
     ) -> Rendered:
         """The officer's daily digest: what is late, who asks for help, what the officer owes."""
         officer = usable_emails([self.config.office.officer_email])
-        overdue: list[dict[str, Any]] = []
-        help_wanted: list[dict[str, Any]] = []
-        to_certify: list[dict[str, Any]] = []
-        missed: list[dict[str, Any]] = []
-        for cs in summaries:
-            cr = cs.result
-            for e in cr.entries:
-                if e.school is None or e.occurrence:
-                    continue
-                item: dict[str, Any] = {
-                    "cycle": cr.cycle,
-                    "entry": e,
-                    "link": self.row_link(cr.tab, e.row or 0),
-                }
-                if e.status.key == "overdue":
-                    overdue.append(item)
-                if e.status.key == "missed":
-                    missed.append(item)
-                if e.help.open and e.status.key != "inactive":
-                    help_wanted.append(item)
-                if e.status.key == "confirmed" and cr.cycle.certifies:
-                    item["late_for_officer"] = bool(cr.cycle.certify_by and ev.today > cr.cycle.certify_by)
-                    to_certify.append(item)
-        overdue.sort(key=lambda i: (-(i["entry"].status.days_late or 0), i["entry"].school_code))
-        # The help desk's queue: the longest waiting first.
-        help_wanted.sort(key=lambda i: (i["entry"].help.seen, i["entry"].school_code))
-        # What the officer is already late on comes first (the digest may list only the first rows).
-        to_certify.sort(key=lambda i: not i["late_for_officer"])
-        queue = sorted(
-            (r for r in ev.requests if r.status.officer_owes),
-            key=lambda r: (r.request.requested_on or ev.today, r.request.request_id),
-        )
+        chosen = select(ev, [cs.result for cs in summaries])
         context = {
             "ev": ev,
             "today": ev.today,
             "summaries": summaries,
-            "overdue": overdue,
-            "help_wanted": help_wanted,
-            "to_certify": to_certify,
-            "missed": missed,
-            "queue": queue,
+            # The lists as the selection chose and ordered them (sheets_sync.selection).
+            "overdue": chosen.overdue,
+            "help_wanted": chosen.help_wanted,
+            "to_certify": chosen.to_certify,
+            "missed": chosen.missed,
+            "queue": chosen.gcode_queue,
             "gcode_counts": gcode_counts(ev) if ev.requests else {},
-            "problems": ev.problems,
+            "problems": chosen.problems,
             "sent": sent,
             "failed": failed,
             "row_link": self.row_link,
         }
-        subject = (
-            f"[sheets-sync] สรุปประจำวัน{thai_weekday(ev.today)}ที่ {thai_date(ev.today)}: "
-            f"เกินกำหนด {len(overdue)} · ขอความช่วยเหลือ {len(help_wanted)} · รอเขตรับรอง {len(to_certify)}"
-        )
         msg = self._message(
-            subject,
+            digest_subject(ev.today, chosen),
             officer,
             (),
             self._render("digest.txt", **context),
             self._render("digest.html", **context),
-            message_id(["digest", ev.today.isoformat()], self.domain),
-            "digest",
+            message_id([MessageKind.DIGEST, ev.today.isoformat()], self.domain),
+            MessageKind.DIGEST,
         )
         items: tuple[str, ...] = (f"digest:{ev.today.isoformat()}",)
         if self.config.email.digest == "changes":
             # What this digest showed, for the next run to tell a quiet day (digest_rule).
             items += (f"{STATE_PREFIX}{ev.digest_state}",)
-        return Rendered(msg, "digest", "", items, officer, ())
+        return Rendered(msg, MessageKind.DIGEST, "", items, officer, ())
+
+
+def digest_subject(today: dt.date, chosen: Selection) -> str:
+    """The digest's subject: the day, and how many schools are late, ask for help, wait to be certified."""
+    return (
+        f"[sheets-sync] สรุปประจำวัน{thai_weekday(today)}ที่ {thai_date(today)}: "
+        f"เกินกำหนด {len(chosen.overdue)} · ขอความช่วยเหลือ {len(chosen.help_wanted)} · "
+        f"รอเขตรับรอง {len(chosen.to_certify)}"
+    )

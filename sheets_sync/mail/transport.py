@@ -6,17 +6,16 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-# Results that mean the step reached the school (or its outbox) and must never be sent again.
-DELIVERED = frozenset({"accepted", "outbox"})
-# Results that are final without delivery: recorded and shown to the officer, not retried every day.
-FINAL_FAILURES = frozenset({"refused", "address_refused"})
-# Results that leave the step for the next run.
-RETRY_LATER = frozenset({"temp_failed", "deferred"})
+# The delivery results and their groups are the domain's words (model.DeliveryResult); named here too for
+# the transports and their callers.
+from sheets_sync.model import DELIVERED, FINAL_FAILURES, RETRY_LATER, DeliveryResult
+
+__all__ = ["DELIVERED", "FINAL_FAILURES", "RETRY_LATER", "Delivery", "DeliveryResult", "Transport"]
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """The fate of one message: `result` is a key above (or `dry_run`); `detail` the server's words."""
+    """The fate of one message: `result` a DeliveryResult; `detail` the server's words."""
 
     result: str
     detail: str = ""

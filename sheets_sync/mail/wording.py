@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sheets_sync.model import CycleKey, GcodeKey, MessageKind, StepKind
 from sheets_sync.reminders import Owed, SchoolReminder
 from sheets_sync.thaidates import thai_date_short
 
@@ -67,14 +68,14 @@ def school_subject(reminder: SchoolReminder, short_name: str) -> str:
 
 
 def _subject_head(reminder: SchoolReminder) -> str:
-    stepped = {s.cycle_id for s in reminder.steps if s.kind != "help_reply"}
+    stepped = {s.cycle_id for s in reminder.steps if s.kind != StepKind.HELP_REPLY}
     cycles = [o for o in reminder.owed if o.cycle.cycle_id in stepped]
     # A tick the portal contradicts is the news: the school believes it is done.
     disputed = [o for o in cycles if o.status.portal_disagrees_on is not None]
     if disputed:
         o = disputed[0]
         return f"ในระบบ {o.cycle.system} ยังไม่ยืนยัน: {o.cycle.display_title}{_more(reminder.owed)}"
-    overdue = [o for o in reminder.owed if o.status.key == "overdue"]
+    overdue = [o for o in reminder.owed if o.status.key == CycleKey.OVERDUE]
     if overdue:
         worst = max(overdue, key=lambda o: o.status.days_late or 0)
         return f"เกินกำหนด {worst.status.days_late} วัน: {worst.cycle.display_title}{_more(reminder.owed)}"
@@ -82,12 +83,12 @@ def _subject_head(reminder: SchoolReminder) -> str:
         first = min(cycles, key=lambda o: o.cycle.due_on)
         c = first.cycle
         ask = "ยืนยันภายใน" if first.status.submitted_seen else "ส่งข้อมูลภายใน"
-        if reminder.kind == "announcement" and len(cycles) == 1:
+        if reminder.kind == MessageKind.ANNOUNCEMENT and len(cycles) == 1:
             return f"{ask} {thai_date_short(c.due_on)}: เปิดระบบ {c.display_title} แล้ว"
         return f"{ask} {thai_date_short(c.due_on)}: {c.display_title}{_more(reminder.owed)}"
     if reminder.replies:
         titles = ", ".join(dict.fromkeys(r.cycle.display_title for r in reminder.replies))
         return f"คำตอบจากเขตเรื่องที่ขอความช่วยเหลือ: {titles}"
-    if any(r.status.key == "returned" for r in reminder.requests):
+    if any(r.status.key == GcodeKey.RETURNED for r in reminder.requests):
         return "แก้ไขคำขอเลข G ที่เขตส่งคืน"
     return f"เพิ่มนักเรียนในระบบ DMC: คำขอเลข G {len(reminder.requests)} รายการ"

@@ -1,10 +1,13 @@
-"""An .xlsx tab read as rows of values: bounded by the cells holding data, formulas read as their values."""
+"""An .xlsx tab read as rows of values (bounded by the cells holding data, formulas read as their values),
+and values written back into it as data."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.cell.cell import Cell as XlsxCell
+from openpyxl.cell.cell import MergedCell
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -88,3 +91,22 @@ def used_rows(rows: list[list[Cell]]) -> int:
         if any(not cells.is_blank(v) for v in rows[n - 1]):
             return n
     return 0
+
+
+def put(ws: Worksheet, row: int, column: int, value: Cell) -> XlsxCell | MergedCell:
+    """Write one value as data: text that starts with '=' stays text, never a formula."""
+    cell = ws.cell(row=row, column=column)
+    # Assigned, not passed to ws.cell(): passing None there leaves the old value in place.
+    cell.value = _xlsx_value(value)
+    if isinstance(cell.value, str) and cell.data_type == "f":
+        cell.data_type = "s"
+    return cell
+
+
+def _xlsx_value(value: Cell) -> Cell:
+    # openpyxl refuses control characters; they are never meaningful in a cell.
+    if value == "":
+        return None
+    if isinstance(value, str):
+        return "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32)
+    return value

@@ -1,6 +1,6 @@
 """The Sheets API test server as a fixture, configs that point at it, and one office built on either backend.
 
-    from tests.sheets_fixtures import server_fixture  # noqa: F401 - the "server" fixture
+    from tests.support.sheets_fixtures import server_fixture  # noqa: F401 - the "server" fixture
 
 `Office` is the same workbook content on an .xlsx file or on a spreadsheet of the test server: build it from
 tabs of rows (Python dates are turned into serial numbers for the server, as Google stores them), sync it,
@@ -31,8 +31,8 @@ from sheets_sync.cells import SERIAL_EPOCH
 from sheets_sync.config import Config, load_config
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.sync import SyncResult, run_sync
-from tests import workbooks as wb
-from tests.sheets_api import SheetsApiServer
+from tests.support import workbooks as wb
+from tests.support.sheets_api import SheetsApiServer
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 SCHOOLS_TAB, CYCLES_TAB, GCODE_TAB, LOG_TAB, SUMMARY_TAB = (

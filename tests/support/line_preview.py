@@ -1,6 +1,6 @@
 """The officer's LINE digest as it appears in the LINE app: the Flex JSON the sync pushes, drawn as HTML.
 
-    python -m tests.line_preview docs/line-digest.png
+    python -m tests.support.line_preview docs/line-digest.png
 
 Builds the demo office (`sheets-sync demo`), evaluates it on the demo day, makes the digest message exactly
 as the sync does, renders its Flex bubble to HTML (the layout rules of the components the digest uses: box,

@@ -13,7 +13,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from sheets_sync.backends.xlsx_rows import sheet_rows
+from sheets_sync.backends.xlsx.rows import sheet_rows
 from sheets_sync.errors import BackendError, WorkbookError
 from sheets_sync.plan import TabWrite, column_positions
 

@@ -1,6 +1,6 @@
 """A Google Sheets API v4 server for tests: 127.0.0.1, in-memory spreadsheets, Google's shapes.
 
-    from tests.sheets_api import RedirectSession, SheetsApiServer
+    from tests.support.sheets_api import RedirectSession, SheetsApiServer
 
     with SheetsApiServer() as server:
         sid = server.create_spreadsheet("Schools", tabs={"โรงเรียน": [["id", "name"], [1, "A"]]})

@@ -1,4 +1,4 @@
-"""``python -m tests.sheets_api --port 8085 [--spreadsheet-id ID] [--state file.json]``
+"""``python -m tests.support.sheets_api --port 8085 [--spreadsheet-id ID] [--state file.json]``
 
 Serves the Sheets API v4 on 127.0.0.1 until interrupted. With ``--state`` the spreadsheets are
 loaded from the file at start and saved to it after every write and on shutdown. Point a client at
@@ -16,7 +16,9 @@ from .server import SheetsApiServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.sheets_api", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.sheets_api", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8085, help="port (0: any free port; default 8085)")
     parser.add_argument(
