@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from sheets_sync import cells
 from sheets_sync.cells import Cell
 from sheets_sync.config import Config
-from sheets_sync.model import Cycle, CycleEntry, Problem, School
+from sheets_sync.model import Cycle, CycleEntry, CycleKey, Problem, School
 from sheets_sync.portal import PortalExport, portal_tab_name, read_export
 from sheets_sync.schema import CYCLE_TAB
 from sheets_sync.status import CycleStatus, cycle_status
@@ -194,7 +194,7 @@ def reconcile_entry(
         return status, PortalVerdict(MISSING, as_of, system=cycle.system)
     if row.confirmed is None:
         return status, PortalVerdict(UNREADABLE, as_of, system=cycle.system)
-    if status.key in ("inactive", "not_open"):
+    if status.key in (CycleKey.INACTIVE, CycleKey.NOT_OPEN):
         agreement = (
             AGREES if row.confirmed == entry.confirmed else PORTAL_CONFIRMED if row.confirmed else AGREES
         )
@@ -243,7 +243,7 @@ def missing_schools(
     reading.missing = [
         school
         for school, key, verdict in entries
-        if school is not None and key != "inactive" and verdict is not None and verdict.agreement == MISSING
+        if school is not None and key != CycleKey.INACTIVE and verdict is not None and verdict.agreement == MISSING
     ]
 
 

@@ -264,7 +264,7 @@ def portal_step(owed: Owed, today: dt.date) -> Step | None:
     day = owed.status.portal_disagrees_on
     if day is None:
         return None
-    return Step(f"{owed.cycle.cycle_id}:portal-{day.isoformat()}", today, StepKind.PORTAL)
+    return Step(str(StepId(owed.cycle.cycle_id, f"portal-{day.isoformat()}")), today, StepKind.PORTAL)
 
 
 def digest_due(memory: Memory, today: dt.date, days: SendingDays) -> bool:
