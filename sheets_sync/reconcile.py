@@ -243,7 +243,10 @@ def missing_schools(
     reading.missing = [
         school
         for school, key, verdict in entries
-        if school is not None and key != CycleKey.INACTIVE and verdict is not None and verdict.agreement == MISSING
+        if school is not None
+        and key != CycleKey.INACTIVE
+        and verdict is not None
+        and verdict.agreement == MISSING
     ]
 
 
