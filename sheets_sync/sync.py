@@ -8,7 +8,7 @@ import gc
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sheets_sync.backends.base import Backend
@@ -17,8 +17,6 @@ from sheets_sync.config import Config
 from sheets_sync.errors import MailError, SheetsSyncError
 from sheets_sync.evaluate import Evaluation, evaluate
 from sheets_sync.line.settings import EMAIL
-from sheets_sync.mail.dryrun import DryRunTransport
-from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.mail.render import Rendered, Renderer
 from sheets_sync.mail.transport import Delivery, Transport
 from sheets_sync.model import DELIVERED, DeliveryResult, StepId
@@ -33,34 +31,6 @@ LineSender = Callable[..., Any]
 
 def _quiet(_: str) -> None:
     pass
-
-
-def make_backend(config: Config, echo: Echo = _quiet) -> Backend:
-    """The workbook backend the config names; `echo` receives its progress (retries, structure changes)."""
-    if config.workbook.backend == "gsheets":
-        from sheets_sync.backends.gsheets import GsheetsBackend
-
-        return GsheetsBackend.from_config(config, echo=echo)
-    from sheets_sync.backends.xlsx import XlsxBackend
-
-    return XlsxBackend(config.workbook.path, config.tabs, config.workbook.lock_minutes)
-
-
-def unsaved_runs(backend: Backend) -> frozenset[str]:
-    """The runs whose log lines the backend read from its journal, not from the workbook."""
-    return frozenset(backend.unsaved_runs)
-
-
-def make_transport(config: Config, today: dt.date, dry_run: bool, echo: Echo) -> Transport:
-    """The mail transport: dry-run when asked, else the configured one."""
-    if dry_run or config.email.transport == "dry-run":
-        return DryRunTransport(echo)
-    if config.email.transport == "smtp":
-        from sheets_sync.mail.smtp import SmtpTransport, password_from_env
-
-        # The run itself keeps max_messages_per_run for school messages, so the digest always goes out.
-        return SmtpTransport(replace(config.smtp, max_messages_per_run=0), password_from_env(config.smtp))
-    return OutboxTransport(config.email.outbox_dir, today)
 
 
 @dataclass
@@ -223,7 +193,7 @@ def _read_and_decide(
     # The snapshot and the evaluation live for the whole run and hold no garbage: the collector
     # need not walk them again each time rendering messages triggers a full collection.
     gc.freeze()
-    ev = evaluate(snapshot, config, today, unsaved_runs(backend))
+    ev = evaluate(snapshot, config, today, frozenset(backend.unsaved_runs))
     summaries = summarize(ev)
     grid = summary_grid(ev, summaries)
     gc.freeze()
