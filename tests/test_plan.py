@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -340,7 +341,7 @@ def test_end_to_end_writes_land_on_the_right_school_after_a_sort() -> None:
     assert written[3][H["รหัสโรงเรียน"]] == C  # appended under the last row
 
     # Nothing a person typed changed: people columns and the officer's own column are as they were.
-    people = [H[c.label] for c in CYCLE_TAB.columns if c.owner is Owner.PEOPLE] + [H["ผู้ตรวจ"]]
+    people = [H[c.label] for c in CYCLE_TAB.columns if c.owner is not Owner.SYNC] + [H["ผู้ตรวจ"]]
     for before, after in zip(now, written[: len(now)], strict=True):
         assert [before[i] for i in people] == [after[i] for i in people]
     sync_cols = {H[c.label] for c in CYCLE_TAB.columns if c.owner is Owner.SYNC}
@@ -418,3 +419,29 @@ def test_marking_todays_messages_gives_the_plan_built_after_them(reminded: dict[
     assert before == build_plan(ev, reminded, [])
     if reminded:
         assert before != build_plan(ev, {}, [])
+
+
+def test_per_row_editors_are_each_school_s_usable_addresses_when_rows_are_protected() -> None:
+    shot = snapshot([CYCLE_HEADER, row(A, True, True, "", ""), row(B, False, False, "", "")])
+    shot["โรงเรียน"][2][SCHOOLS.columns.index(SCHOOLS.column("contact_email"))] = (
+        "b@school.obec.go.th, not-an-address"
+    )
+    shot["โรงเรียน"][3][SCHOOLS.columns.index(SCHOOLS.column("contact_email"))] = ""
+    base = Config()
+    protected = dataclasses.replace(
+        base, workbook=dataclasses.replace(base.workbook, protect_rows_by_school=True)
+    )
+    [tw] = [
+        t for t in build_plan(evaluate(shot, protected, D(2026, 6, 11)), {}, []).tabs if t.tab == "DMC-2569-1"
+    ]
+    assert tw.row_editors == {A: ("a@school.obec.go.th",), B: ("b@school.obec.go.th",), C: ()}
+    [tw] = [t for t in build_plan(evaluate(shot, base, D(2026, 6, 11)), {}, []).tabs if t.tab == "DMC-2569-1"]
+    assert tw.row_editors == {}
+
+
+def test_the_officer_owns_the_columns_a_school_s_row_protection_leaves_out() -> None:
+    officer = {c.key for c in CYCLE_TAB.columns if c.owner is Owner.OFFICER}
+    assert officer == {"certified", "help_reply", "help_done"}
+    assert {c.key for c in GCODE.columns if c.owner is Owner.OFFICER} == {"verified", "returned_reason"}
+    # An officer's tick box is still a tick box a new row starts unticked.
+    assert {"certified", "help_done"} <= {c.key for c in CYCLE_TAB.tick_columns}

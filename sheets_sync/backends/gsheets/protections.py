@@ -13,7 +13,7 @@ from sheets_sync.config import Config
 from sheets_sync.errors import BackendError, LockedError
 from sheets_sync.model import Problem
 from sheets_sync.plan import TabWrite
-from sheets_sync.schema import OFFICER_CYCLE_COLUMNS, Owner
+from sheets_sync.schema import SCHOOLS, Owner
 
 from . import request_bodies as rq
 from .client import SheetsClient, parts
@@ -24,20 +24,19 @@ MAX_REFUSED_PROTECTIONS = 5
 
 class Protections:
     """One run's protection changes: the officer's columns returned for the structure, the schools' rows
-    kept for `send_school_rows`, and what Google refused, as problems for the officer's digest."""
+    kept for `send_school_rows`, and what Google refused, as problems for the officer's digest. Who owns
+    a column is the schema's (`Owner`); who may edit a school's row is the plan's (`TabWrite.row_editors`)."""
 
     def __init__(self, config: Config, service_account: str) -> None:
         self.config = config
         self.service_account = service_account
         self.school_changes: list[dict[str, Any]] = []
-        self._school_of: dict[int, tuple[str, str, list[str]]] = {}
-        self._school_emails: dict[str, list[str]] = {}
+        self._school_of: dict[int, tuple[str, str, tuple[str, ...]]] = {}
         self.problems: list[Problem] = []
 
-    def start(self, school_emails: dict[str, list[str]]) -> None:
-        """A new structure pass: each school's usable addresses, by school code."""
+    def start(self) -> None:
+        """A new structure pass."""
         self.school_changes, self._school_of = [], {}
-        self._school_emails = school_emails if self.config.workbook.protect_rows_by_school else {}
 
     def changes(
         self, sheet: dict[str, Any], tw: TabWrite, positions: dict[str, int], rows: list[list[Cell]]
@@ -50,13 +49,10 @@ class Protections:
             return []
         sheet_id = int(sheet["properties"]["sheetId"])
         officer_cols = [
-            positions[c.key] for c in tw.spec.columns if c.owner is Owner.SYNC and c.key in positions
+            positions[c.key]
+            for c in tw.spec.columns
+            if c.owner in (Owner.SYNC, Owner.OFFICER) and c.key in positions
         ]
-        if tw.spec.kind == "cycle":
-            officer_cols += [positions[k] for k in OFFICER_CYCLE_COLUMNS if k in positions]
-        if tw.spec.kind == "gcode":
-            # The school types the request and the G number; the officer certifies or returns it.
-            officer_cols += [positions[k] for k in ("verified", "returned_reason") if k in positions]
         desired = [
             rq.protected(
                 sheet_id, start, end, editors, f"{tw.tab} officer columns {rq.column_letter(start)}", 0
@@ -78,7 +74,7 @@ class Protections:
             added = change.get("addProtectedRange", {}).get("protectedRange")
             if added is not None:
                 code = str(added["description"])[len(school_tag) :]
-                self._school_of[id(change)] = (tw.tab, code, self._school_emails.get(code, []))
+                self._school_of[id(change)] = (tw.tab, code, tw.row_editors.get(code, ()))
             self.school_changes.append(change)
         return rq.protection_changes(officer_have, desired)
 
@@ -90,11 +86,9 @@ class Protections:
         rows: list[list[Cell]],
         editors: list[str],
     ) -> list[dict[str, Any]]:
-        by_code = self._school_emails
+        by_code = tw.row_editors
         school_cols = [
-            positions[c.key]
-            for c in tw.spec.columns
-            if c.owner is Owner.PEOPLE and c.key in positions and c.key not in OFFICER_CYCLE_COLUMNS
+            positions[c.key] for c in tw.spec.columns if c.owner is Owner.PEOPLE and c.key in positions
         ]
         key_pos = positions["school_code"]
         codes: list[str] = []
@@ -146,8 +140,6 @@ class Protections:
                     part = [r for r in part if r is not refused]
 
     def _problem(self, request: dict[str, Any] | None, message: str) -> Problem:
-        from sheets_sync.schema import SCHOOLS
-
         column = SCHOOLS.column("contact_email").label
         tabs = self.config.tabs
         found = self._school_of.get(id(request)) if request is not None else None
@@ -164,20 +156,6 @@ class Protections:
             f"อีเมล {', '.join(named)} ของโรงเรียน {code} เพิ่มเป็นผู้แก้ไขไม่ได้ ({message}); แถวของโรงเรียนนี้"
             f"ในแท็บ {tab} จึงไม่ได้ล็อก แก้อีเมลให้เป็นบัญชี Google แล้วซิงก์ใหม่",
         )
-
-
-def school_emails(config: Config, snapshot: dict[str, list[list[Cell]]]) -> dict[str, list[str]]:
-    """Each school's usable addresses, by school code, from the schools tab as read."""
-    from sheets_sync.parse import parse_schools
-    from sheets_sync.schema import SCHOOLS
-    from sheets_sync.table import Table
-    from sheets_sync.validate import usable_emails
-
-    rows = snapshot.get(config.tabs.schools)
-    if not rows:
-        return {}
-    schools, _ = parse_schools(Table.read(config.tabs.schools, rows, SCHOOLS))
-    return {s.code: list(usable_emails(s.contact_emails)) for s in schools}
 
 
 def _code(value: Cell) -> str:

@@ -14,7 +14,7 @@ from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER
 
 from . import request_bodies as rq
 from .client import SheetsClient
-from .protections import Protections, school_emails
+from .protections import Protections
 from .view import MIN_COLUMNS, MIN_ROWS, ROW_MARGIN, SheetView
 
 CHART_TITLE = "สถานะโรงเรียนในแต่ละรอบ"
@@ -38,10 +38,7 @@ class Structure:
         to what `plan` needs; the view of the sheet is updated as if they were applied."""
         view, log = self.view, self.config.tabs.log
         out: list[dict[str, Any]] = []
-        emails = (
-            school_emails(self.config, view.snapshot) if self.config.workbook.protect_rows_by_school else {}
-        )
-        self.protections.start(emails)
+        self.protections.start()
         tabs = list(plan.tabs)
         if plan.create_log or log not in view.sheets:
             tabs.append(TabWrite(log, LOG, create=True))
