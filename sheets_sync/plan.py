@@ -23,6 +23,7 @@ from sheets_sync.schema import (
     norm_header,
     status_label,
 )
+from sheets_sync.summary import SummaryLayout
 from sheets_sync.validate import usable_emails
 
 RowKey = tuple[str, int]  # (key value as read, nth row with that key)
@@ -68,7 +69,8 @@ class TabWrite:
 class WritePlan:
     tabs: list[TabWrite] = field(default_factory=list)
     create_log: bool = False
-    summary: list[list[Cell]] | None = None
+    # The summary tab, rewritten whole (no rows: `init` only makes sure it exists); None leaves it.
+    summary: SummaryLayout | None = None
     # `init`: check every tick box, date format and color, not only those of new columns.
     reformat: bool = False
     # A sync: hold the workbook's lock from this structure step to the final write.
@@ -84,7 +86,7 @@ def problems_text(problems: list[Problem]) -> str:
     return "\n".join(f"[{p.column}] {p.message}" for p in problems)
 
 
-def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list[Cell]]) -> WritePlan:
+def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: SummaryLayout) -> WritePlan:
     """Every computed value of every tab; `reminded` maps school code → cycle ids mailed today."""
     tabs: list[TabWrite] = []
     last_logged = _last_reminded(ev)

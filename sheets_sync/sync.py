@@ -21,7 +21,7 @@ from sheets_sync.mail.render import Rendered, Renderer
 from sheets_sync.mail.transport import Delivery, Transport
 from sheets_sync.model import DELIVERED, DeliveryResult, StepId
 from sheets_sync.plan import WritePlan, build_plan, mark_reminded
-from sheets_sync.summary import CycleSummary, summarize, summary_grid
+from sheets_sync.summary import CycleSummary, SummaryLayout, summarize, summary_grid
 from sheets_sync.validate import usable_emails
 
 Echo = Callable[[str], None]
@@ -186,7 +186,7 @@ def run_sync(
 
 def _read_and_decide(
     config: Config, backend: Backend, today: dt.date, echo: Echo
-) -> tuple[Evaluation, list[CycleSummary], list[list[Cell]]]:
+) -> tuple[Evaluation, list[CycleSummary], SummaryLayout]:
     """The workbook as read, evaluated: what is true today, its counts and the summary tab's grid."""
     echo("reading the workbook…")
     snapshot = backend.read()
@@ -204,7 +204,7 @@ def _read_and_decide(
     return ev, summaries, grid
 
 
-def _prepare(backend: Backend, ev: Evaluation, grid: list[list[Cell]], no_mail: bool) -> WritePlan:
+def _prepare(backend: Backend, ev: Evaluation, grid: SummaryLayout, no_mail: bool) -> WritePlan:
     """The write plan, and the workbook shaped for it (tabs, columns, room in the log) before any mail."""
     # Built once: after sending, today's messages are marked in it (mark_reminded).
     plan = build_plan(ev, {}, grid)

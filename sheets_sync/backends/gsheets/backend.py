@@ -219,7 +219,7 @@ class GsheetsBackend:
             # No room below the log (it grew while the run sent): an append grows the grid itself.
             self.append_log(plan.log)
         if plan.summary is not None:
-            data.append(self.values.summary_values(plan.summary))
+            data.append(self.values.summary_values(plan.summary.rows))
         if self.values.grow:
             self.view.check_cells()
             self._batch_update(self.values.grow)

@@ -10,14 +10,13 @@ from sheets_sync.cells import Cell
 from sheets_sync.config import Config
 from sheets_sync.plan import TabWrite, WritePlan, column_positions
 from sheets_sync.schema import CYCLE_STATUSES, LOG, Kind, Owner
-from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER_ROW
+from sheets_sync.summary import SummaryLayout
 
 from . import request_bodies as rq
 from .client import SheetsClient
 from .protections import Protections
 from .view import MIN_COLUMNS, MIN_ROWS, ROW_MARGIN, SheetView
 
-CHART_TITLE = "สถานะโรงเรียนในแต่ละรอบ"
 FORMAT_FIELDS = "sheets(properties.title,data.rowData.values(dataValidation,userEnteredFormat.numberFormat))"
 
 
@@ -190,8 +189,9 @@ class Structure:
         return out
 
     # -- the summary tab ------------------------------------------------------------------------------
-    def _shape_summary(self, grid_values: list[list[Cell]]) -> list[dict[str, Any]]:
+    def _shape_summary(self, layout: SummaryLayout) -> list[dict[str, Any]]:
         title = self.config.tabs.summary
+        grid_values = layout.rows
         view = self.view
         out: list[dict[str, Any]] = []
         width = max((len(r) for r in grid_values), default=1)
@@ -218,20 +218,15 @@ class Structure:
         if not grid_values:
             # `init` only makes sure the tab exists; the chart is the sync's, drawn from the table it writes.
             return out
-        return out + self._chart(title, grid_values)
+        return out + self._chart(title, layout)
 
-    def _chart(self, title: str, grid_values: list[list[Cell]]) -> list[dict[str, Any]]:
+    def _chart(self, title: str, layout: SummaryLayout) -> list[dict[str, Any]]:
         """The summary's chart of statuses per cycle: added, redrawn when its rows changed, or removed."""
         out: list[dict[str, Any]] = []
         sheet_id = self.view.sheet_id(title)
-        cycles = 0
-        while (
-            CYCLE_TABLE_HEADER_ROW + 1 + cycles < len(grid_values)
-            and len(grid_values[CYCLE_TABLE_HEADER_ROW + 1 + cycles]) > 1
-        ):
-            cycles += 1
+        cycles = len(layout.cycle_rows)
         charts = self.view.sheets[title].get("charts", [])
-        ours = [c for c in charts if c.get("spec", {}).get("title") == CHART_TITLE]
+        ours = [c for c in charts if c.get("spec", {}).get("title") == layout.chart_title]
         for extra in ours[1:]:
             out.append({"deleteEmbeddedObject": {"objectId": extra["chartId"]}})
         if not cycles:
@@ -239,10 +234,15 @@ class Structure:
                 out.append({"deleteEmbeddedObject": {"objectId": ours[0]["chartId"]}})
             return out
         spec = rq.chart_spec(
-            sheet_id, CYCLE_TABLE_HEADER_ROW, cycles, CYCLE_TABLE_FIRST_STATUS_COL, list(CYCLE_STATUSES)
+            sheet_id,
+            layout.chart_header_row,
+            cycles,
+            layout.first_status_col,
+            list(CYCLE_STATUSES[: layout.status_cols]),
+            layout.chart_title,
         )
         if not ours:
-            anchor = {"sheetId": sheet_id, "rowIndex": len(grid_values) + 2, "columnIndex": 0}
+            anchor = {"sheetId": sheet_id, "rowIndex": len(layout.rows) + 2, "columnIndex": 0}
             position = {"overlayPosition": {"anchorCell": anchor, "widthPixels": 720, "heightPixels": 360}}
             out.append({"addChart": {"chart": {"spec": spec, "position": position}}})
         elif rq.chart_rows(ours[0].get("spec", {})) != rq.chart_rows(spec):

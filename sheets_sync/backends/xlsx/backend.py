@@ -36,6 +36,7 @@ from sheets_sync.evaluate import Snapshot
 from sheets_sync.model import Problem
 from sheets_sync.plan import TabWrite, WritePlan, column_positions, place
 from sheets_sync.schema import LOG, Kind, Status, TabSpec
+from sheets_sync.summary import SummaryLayout
 
 
 class XlsxBackend:
@@ -240,9 +241,9 @@ class XlsxBackend:
             for key, _ in placement.missing_keys
         ]
 
-    def _write_summary(self, grid: list[list[Cell]]) -> None:
+    def _write_summary(self, layout: SummaryLayout) -> None:
         assert self.wb is not None
-        write_summary(self.wb, self.tabs.summary, self._ws(self.tabs.summary), grid)
+        write_summary(self.wb, self.tabs.summary, self._ws(self.tabs.summary), layout)
 
     def commit(self) -> None:
         assert self.wb is not None
