@@ -14,6 +14,16 @@ from sheets_sync.helpdesk import NO_REQUEST, HelpReply, HelpRequest, help_reques
 from sheets_sync.lost_tabs import lost_tab_problem, mailed_for_cycles, without_lost_rows
 from sheets_sync.model import Channel, Cycle, CycleEntry, CycleKey, GcodeRequest, LogRecord, Problem, School
 from sheets_sync.parse import parse_cycle_entries, parse_cycles, parse_gcode, parse_log, parse_schools
+from sheets_sync.reconcile import (
+    DISAGREES,
+    PortalReading,
+    PortalVerdict,
+    disagreement,
+    missing_schools,
+    read_portal_tabs,
+    reconcile_entry,
+    smis_problems,
+)
 from sheets_sync.reminders import (
     Memory,
     Owed,
@@ -52,6 +62,8 @@ class EntryResult:
     problems: list[Problem]
     entry: CycleEntry | None = None
     help: HelpRequest = NO_REQUEST
+    # What the cycle's portal export says of the school (None: no readable export).
+    portal: PortalVerdict | None = None
 
 
 @dataclass
@@ -100,6 +112,8 @@ class Evaluation:
     line_reminders: list[SchoolReminder] = field(default_factory=list)
     line_digest_due: bool = False
     line_digest_sendable: bool = False
+    # Cycle id → its portal tab as read (cycles with a `<cycle_id> ระบบ` tab only).
+    portal: dict[str, PortalReading] = field(default_factory=dict)
 
     @property
     def schools_by_code(self) -> dict[str, School]:
@@ -142,14 +156,17 @@ def evaluate(
     log_table = _table(snapshot, names.log, LOG)
     log = parse_log(log_table) if log_table is not None else []
     mailed = mailed_for_cycles([r for r in log if r.run_id not in unsaved_runs])
+    portal = read_portal_tabs(snapshot, usable, schools, config, today)
     cycle_results, cycle_tab_problems = _evaluate_cycles(
-        snapshot, usable, by_code, schools, today, config, mailed, cycles_table
+        snapshot, usable, by_code, schools, today, config, mailed, cycles_table, portal
     )
     gcode_table = _table(snapshot, names.gcode, GCODE)
     gcode_processed = gcode_table is None or not gcode_table.missing_required
     requests, gcode_problems = _evaluate_gcode_tab(gcode_table, by_code, today, config)
     problems = schools_table.problems + cycles_table.problems + school_problems + cycle_problems
     problems += cycle_tab_problems + gcode_problems
+    problems += [r.problem for r in portal.values() if r.problem is not None]
+    problems += [p for r in portal.values() if r.export is not None for p in r.export.problems]
     problems = sorted(set(problems), key=lambda p: (p.tab, p.row, p.column, p.message))
     state = digest_state(cycle_results, requests, problems)
     days = SendingDays(config.reminders.send_on_holidays)
@@ -174,6 +191,7 @@ def evaluate(
         line_reminders=line.reminders,
         line_digest_due=line.digest_due,
         line_digest_sendable=line.digest_sendable,
+        portal=portal,
     )
 
 
@@ -193,6 +211,7 @@ def _schools(table: Table, tab: str) -> tuple[list[School], dict[str, School], l
     """The schools as listed, each code's first row by code, and what is wrong in the tab."""
     schools, problems = parse_schools(table)
     problems += validate_schools(tab, schools, _labels(table))
+    problems += smis_problems(tab, schools, table.label("smis_code"))
     by_code: dict[str, School] = {}
     for s in schools:
         by_code.setdefault(s.code, s)
@@ -223,12 +242,16 @@ def _evaluate_cycles(
     config: Config,
     mailed: dict[str, dict[str, set[str]]],
     cycles_table: Table,
+    portal: dict[str, PortalReading],
 ) -> tuple[list[CycleResult], list[Problem]]:
     """Every usable cycle's tab, and the problems found in them."""
     problems: list[Problem] = []
     cycle_results: list[CycleResult] = []
     for cycle in usable:
-        result = _evaluate_cycle(snapshot, cycle, by_code, schools, today, config.reminders.before_days)
+        reading = portal.get(cycle.cycle_id)
+        result = _evaluate_cycle(
+            snapshot, cycle, by_code, schools, today, config.reminders.before_days, reading
+        )
         lost = lost_tab_problem(result, mailed, config.tabs.cycles, cycles_table.label("cycle_id"))
         if lost is not None:
             # The tab was renamed, deleted or emptied after reminders went out: recreating it blank
@@ -339,6 +362,7 @@ def _evaluate_cycle(
     schools: list[School],
     today: dt.date,
     before_days: tuple[int, ...],
+    reading: PortalReading | None = None,
 ) -> CycleResult:
     table = _table(snapshot, cycle.cycle_id, CYCLE_TAB)
     tab = table.name if table is not None else cycle.cycle_id
@@ -355,7 +379,10 @@ def _evaluate_cycle(
             school = by_code.get(entry.school_code)
             active = school is not None and school.active
             status = cycle_status(cycle, entry, today, before_days, school_active=active)
+            status, verdict = reconcile_entry(cycle, entry, status, reading, today, before_days, active)
             problems = validate_entry(table.name, entry, by_code, labels)
+            if verdict is not None and verdict.agreement == DISAGREES and entry.occurrence == 0:
+                problems.append(disagreement(table.name, entry.row, verdict))
             result.entries.append(
                 EntryResult(
                     entry.school_code,
@@ -366,6 +393,7 @@ def _evaluate_cycle(
                     problems,
                     entry,
                     help_request(entry, today),
+                    verdict,
                 )
             )
             present.add(entry.school_code)
@@ -377,7 +405,14 @@ def _evaluate_cycle(
             present.add(school.code)
             blank = CycleEntry(school.code, row=0, key=school.code)
             status = cycle_status(cycle, blank, today, before_days)
-            result.entries.append(EntryResult(school.code, 0, None, school, status, [], blank))
+            status, verdict = reconcile_entry(cycle, blank, status, reading, today, before_days)
+            result.entries.append(
+                EntryResult(school.code, 0, None, school, status, [], blank, portal=verdict)
+            )
+    if reading is not None:
+        missing_schools(
+            reading, [(e.school, e.status.key, e.portal) for e in result.entries if not e.occurrence]
+        )
     return result
 
 

@@ -42,6 +42,8 @@ class StepKind(StrEnum):
     OPEN = "open"
     BEFORE = "before"
     OVERDUE = "overdue"
+    # The school ticked confirmed; the portal's export of a later date says not (reconcile.py): told once.
+    PORTAL = "portal"
     GCODE_ISSUED = "gcode_issued"
     GCODE_OVERDUE = "gcode_overdue"
     GCODE_RETURNED = "gcode_returned"
@@ -135,6 +137,8 @@ class School:
     active: bool = True
     row: int = 0
     line_id: str = ""
+    # The 8-digit SMIS code, when the schools tab has one: portal exports may list schools by it.
+    smis_code: str = ""
 
 
 @dataclass(frozen=True)

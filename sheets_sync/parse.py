@@ -77,6 +77,7 @@ def parse_schools(table: Table) -> tuple[list[School], list[Problem]]:
             active=r.tick("active", default=True) if not cells.is_blank(values.get("active")) else True,
             row=row,
             line_id=r.text("line_id"),
+            smis_code=cells.normalize_digits(r.text("smis_code")).replace(" ", ""),
         )
         problems.extend(r.problems)
         if code:

@@ -19,6 +19,12 @@ _D = "[0-9\u0e50-\u0e59]"
 _THIRTEEN_DIGITS = re.compile(
     rf"(?<![0-9A-Za-z\u0e50-\u0e59])(?<!{_D}[ .-]){_D}(?:[ .-]?{_D}){{12}}(?![ .-]?{_D})(?![A-Za-z])"
 )
+# Thirteen digits in one run, or in the ID card's own grouping (1-4-5-2-1), are an ID even right after another
+# number and a space ("รอบที่ 1 1103700123458", "รอบที่ 1 5 7001 00000 01 2").
+_PLAIN_THIRTEEN = re.compile(rf"(?<![0-9A-Za-z\u0e50-\u0e59]){_D}{{13}}(?![0-9A-Za-z\u0e50-\u0e59])")
+_ID_CARD_GROUPS = re.compile(
+    rf"(?<![0-9A-Za-z\u0e50-\u0e59]){_D}([ .-]){_D}{{4}}\1{_D}{{5}}\1{_D}{{2}}\1{_D}(?![ .-]?{_D})(?![A-Za-z])"
+)
 # Titles used only before a person's name (children's, นางสาว, short forms ending in a dot: ด.ช. ดช. น.ส. นส.):
 # the title and a name suffice.
 _STRONG_TITLE = re.compile(
@@ -39,6 +45,10 @@ _ENGLISH_TITLE = re.compile(
 
 def _spans(text: str) -> Iterator[tuple[int, int]]:
     for m in _THIRTEEN_DIGITS.finditer(text):
+        yield m.span()
+    for m in _ID_CARD_GROUPS.finditer(text):
+        yield m.span()
+    for m in _PLAIN_THIRTEEN.finditer(text):
         yield m.span()
     for m in _STRONG_TITLE.finditer(text):
         yield m.span()

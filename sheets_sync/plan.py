@@ -119,6 +119,7 @@ def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: SummaryLa
                 "problems": problems_text(e.problems),
                 "submitted_empty_on": s.submitted_empty_on,
                 "confirmed_empty_on": s.confirmed_empty_on,
+                "portal_status": e.portal.text if e.portal is not None else "",
             }
             if e.school is not None:
                 values["name"] = e.school.name

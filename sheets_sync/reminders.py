@@ -238,6 +238,9 @@ def decide_school(
         step = pending_step(cycle_steps(o.cycle, settings, today, days), memory, school.code, today, days)
         if step is not None:
             steps.append(step)
+        step = portal_step(o, today)
+        if step is not None and not memory.done(school.code, step.step_id):
+            steps.append(step)
     for r in requests:
         step = pending_step(
             gcode_steps(r.request, r.status, gcode_settings, settings.overdue_every_days),
@@ -254,6 +257,14 @@ def decide_school(
         return None
     escalate = any(s.kind == StepKind.OVERDUE and s.days >= settings.escalate_after_days for s in steps)
     return SchoolReminder(school, tuple(steps), tuple(owed), tuple(requests), escalate, unread)
+
+
+def portal_step(owed: Owed, today: dt.date) -> Step | None:
+    """The school ticked confirmed, but the portal's export of a later date says not: told once per export."""
+    day = owed.status.portal_disagrees_on
+    if day is None:
+        return None
+    return Step(str(StepId(owed.cycle.cycle_id, f"portal-{day.isoformat()}")), today, StepKind.PORTAL)
 
 
 def digest_due(memory: Memory, today: dt.date, days: SendingDays) -> bool:

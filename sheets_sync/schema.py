@@ -125,6 +125,8 @@ SCHOOLS = TabSpec(
         _c("active", "ใช้งาน", Kind.TICK, width=9, aliases=("สถานะใช้งาน",)),
         # The school's LINE user or group id: `sheets-sync line-listen` fills it when staff send the code.
         _c("line_id", "ไลน์ไอดี", width=36, aliases=("line id", "ไอดีไลน์")),
+        # The 8-digit code some portal exports list schools by (reconcile matches it to school_code).
+        _c("smis_code", "รหัส SMIS", aliases=("รหัส smis 8 หลัก", "smis")),
     ),
     key="school_code",
 )
@@ -173,6 +175,8 @@ CYCLE_TAB = TabSpec(
         # The sync's memory for fair lateness: the last day a run saw each box still empty.
         _c("submitted_empty_on", "ยังไม่ส่งเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("confirmed_empty_on", "ยังไม่ยืนยันเมื่อ", Kind.DATE, Owner.SYNC, width=12),
+        # What the portal export in the tab `<cycle_id> ระบบ` says of the school (reconcile.py).
+        _c("portal_status", "สถานะในระบบ", owner=Owner.SYNC, width=22),
     ),
     key="school_code",
 )

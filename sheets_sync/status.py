@@ -25,6 +25,8 @@ class CycleStatus:
     # The last day a run saw each box empty: the sync's memory for fair lateness.
     submitted_empty_on: dt.date | None = None
     confirmed_empty_on: dt.date | None = None
+    # Ticked confirmed, but the portal export of this date says not confirmed (reconcile.py).
+    portal_disagrees_on: dt.date | None = None
 
     @property
     def owes(self) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 from sheets_sync.cells import Cell
 from sheets_sync.evaluate import CycleResult, Evaluation
 from sheets_sync.model import CycleKey
+from sheets_sync.reconcile import PortalCounts, portal_counts, summary_rows
 from sheets_sync.schema import CYCLE_STATUSES, GCODE_STATUSES
 from sheets_sync.thaidates import thai_date
 
@@ -66,6 +67,8 @@ class CycleSummary:
     districts: dict[str, Counts]
     # Per กลุ่มเครือข่าย (network): offices follow up by network too. Empty when no school has one.
     networks: dict[str, Counts] = field(default_factory=dict)
+    # How the schools stand against the cycle's portal export (None: no readable export).
+    portal: PortalCounts | None = None
 
 
 NO_DISTRICT = "(ไม่ระบุอำเภอ)"
@@ -94,7 +97,10 @@ def summarize(ev: Evaluation) -> list[CycleSummary]:
                 group.add(e.status.key, e.status.late, e.status.needs_help)
         if set(networks) == {NO_NETWORK}:
             networks = {}
-        out.append(CycleSummary(cr, total, dict(sorted(districts.items())), dict(sorted(networks.items()))))
+        portal = portal_counts([e.portal for e in cr.entries if not e.occurrence])
+        out.append(
+            CycleSummary(cr, total, dict(sorted(districts.items())), dict(sorted(networks.items())), portal)
+        )
     return out
 
 
@@ -164,6 +170,12 @@ def summary_grid(ev: Evaluation, summaries: list[CycleSummary]) -> SummaryLayout
         headers.append(len(grid) - 1)
         grid += [[s.label, gcode_counts(ev)[s.key]] for s in GCODE_STATUSES]
     grid += [[], [f"ปัญหาในข้อมูล: {len(ev.problems)} รายการ (ดูคอลัมน์ ข้อผิดพลาด ในแต่ละแท็บ)"]]
+    portal = summary_rows(
+        list(ev.portal.values()), {cs.result.cycle.cycle_id: cs.portal for cs in summaries if cs.portal}
+    )
+    if portal:
+        headers.append(len(grid) + 2)  # under an empty row and the section's title
+    grid += portal
     return SummaryLayout(grid, tuple(headers), cycle_rows)
 
 
@@ -212,6 +224,7 @@ def status_data(ev: Evaluation, summaries: list[CycleSummary]) -> dict[str, Any]
                 "taking_part": cs.total.schools,
                 "districts": {d: c.as_dict() for d, c in cs.districts.items()},
                 "networks": {n: c.as_dict() for n, c in cs.networks.items()},
+                "portal": cs.portal.as_dict() if cs.portal else None,
                 "schools": [
                     {
                         "school_code": e.school_code,
@@ -220,6 +233,7 @@ def status_data(ev: Evaluation, summaries: list[CycleSummary]) -> dict[str, Any]
                         "late": e.status.late,
                         "needs_help": e.status.needs_help,
                         "problems": len(e.problems),
+                        "portal": e.portal.agreement if e.portal else None,
                     }
                     for e in cs.result.entries
                     if e.occurrence == 0

@@ -334,3 +334,16 @@ def test_the_digest_lists_at_most_digest_list_limit_rows_and_says_how_many_more(
     assert (more in section) is (listed < 7)
     assert page.count("DMC-2569-2</td>") == listed
     assert ("…และอีก 4 รายการ ดูทั้งหมดได้ในชีต</p>" in page) is (listed == 3)
+
+
+def test_the_overview_counts_certifications_only_where_the_esa_certifies(tmp_path: Path) -> None:
+    wb.write_config(tmp_path)
+    emis = wb.cycle("EMIS-2569", D(2026, 5, 16), D(2026, 6, 30), system="EMIS", title="EMIS ปีการศึกษา 2569")
+    wb.office_workbook(tmp_path / "workbook.xlsx", [wb.school(1), wb.school(2)], [wb.DMC_2, emis])
+    sync(tmp_path, TODAY)
+    text, body = parts(messages(tmp_path / "outbox")["digest"])
+    emis_line = next(line for line in text.splitlines() if line.startswith("- EMIS ปีการศึกษา 2569"))
+    dmc_line = next(line for line in text.splitlines() if line.startswith("- DMC รอบที่ 2"))
+    assert "เขตรับรองแล้ว" not in emis_line
+    assert "เขตรับรองแล้ว 0" in dmc_line
+    assert body.count("ไม่ต้องรับรอง") == 1

@@ -699,7 +699,7 @@ def test_status_colors_and_officer_protections(server: SheetsApiServer, tmp_path
     assert covered == {head.index(h) for h in ("รหัสโรงเรียน", "ชื่อโรงเรียน", "อำเภอ", "เขตรับรองแล้ว", "สถานะ",
                                                 "เกินกำหนด (วัน)", "ส่งเมื่อ", "ยืนยันเมื่อ", "แจ้งเตือนล่าสุด", "ข้อผิดพลาด",
                                                 "คำตอบจากเขต", "ช่วยเหลือแล้ว", "ขอความช่วยเหลือเมื่อ", "ตอบเมื่อ",
-                                                "ปิดคำขอเมื่อ", "ยังไม่ส่งเมื่อ", "ยังไม่ยืนยันเมื่อ")}  # fmt: skip
+                                                "ปิดคำขอเมื่อ", "ยังไม่ส่งเมื่อ", "ยังไม่ยืนยันเมื่อ", "สถานะในระบบ")}  # fmt: skip
 
 
 def test_on_the_g_code_tab_only_certifying_and_returning_are_the_officers(

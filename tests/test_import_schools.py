@@ -75,15 +75,15 @@ def test_every_unused_column_is_named_with_the_known_columns(runner: CliRunner, 
     result = imported(runner, office, "schools-excel-cp874.csv", "--dry-run")
     lines = result.stderr.splitlines()
     at = lines.index("not imported: column 'ขนาดโรงเรียน'; the columns it knows (label (key): other names):")
-    known = lines[at + 1 : at + 11]
+    known = lines[at + 1 : at + 12]
     assert [ln.split(" (")[0].strip() for ln in known] == [
         "รหัสโรงเรียน", "ชื่อโรงเรียน", "อำเภอ", "กลุ่มเครือข่าย", "ผู้รับผิดชอบข้อมูล", "อีเมลผู้รับผิดชอบ",
-        "อีเมลผู้บริหาร", "โทรศัพท์", "ใช้งาน", "ไลน์ไอดี",
+        "อีเมลผู้บริหาร", "โทรศัพท์", "ใช้งาน", "ไลน์ไอดี", "รหัส SMIS",
     ]  # fmt: skip
     assert known[0].startswith("  รหัสโรงเรียน (school_code): รหัสโรงเรียน 10 หลัก, ")
     assert "อีเมลผู้อำนวยการ" in known[6] and "เบอร์โทรศัพท์" in known[7]
-    assert lines[at + 11].startswith("no email: ")
-    assert "would be imported with ยังไม่มีอีเมล" in lines[at + 11]  # a dry run says so
+    assert lines[at + 12].startswith("no email: ")
+    assert "would be imported with ยังไม่มีอีเมล" in lines[at + 12]  # a dry run says so
     two = office.parent / "two.csv"
     two.write_text("รหัสโรงเรียน,หมายเหตุ,ชื่อโรงเรียน,,ขนาด\n1042520050,x,ก,,ใหญ่\n", encoding="utf-8")
     result = invoke(runner, "import-schools", str(two), "--config", str(office), "-q")

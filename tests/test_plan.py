@@ -280,6 +280,7 @@ CYCLE_HEADER: list[Cell] = [
     "ข้อผิดพลาด",
     "ยังไม่ส่งเมื่อ",
     "ยังไม่ยืนยันเมื่อ",
+    "สถานะในระบบ",
 ]
 H = {text: i for i, text in enumerate(CYCLE_HEADER)}
 

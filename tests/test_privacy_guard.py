@@ -130,6 +130,13 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
     assert outgoing(text) == text
 
 
+def test_an_id_is_masked_right_after_another_number() -> None:
+    assert outgoing("DMC รอบที่ 1 5 7001 00000 01 2 ครับ") == f"DMC รอบที่ 1 {HIDDEN} ครับ"
+    assert outgoing("DMC รอบที่ 1 1103700123458 ครับ") == f"DMC รอบที่ 1 {HIDDEN} ครับ"
+    assert outgoing("รอบ 2 ๑๑๐๓๗๐๐๑๒๓๔๕๘") == f"รอบ 2 {HIDDEN}"
+    assert outgoing("081-234-5678 02-123-4567") == "081-234-5678 02-123-4567"
+
+
 def test_the_mask_keeps_the_rest_of_the_text() -> None:
     assert mask_personal(f"ส่งแล้ว {N[0]} และ {ID_VALID} ครับ") == f"ส่งแล้ว {HIDDEN} และ {HIDDEN} ครับ"
 

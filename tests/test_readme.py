@@ -19,6 +19,7 @@ ORDER = [
     "demo",
     "init",
     "import-schools",
+    "reconcile",
     "share-list",
     "new-year",
     "sync",

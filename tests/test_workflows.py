@@ -649,6 +649,8 @@ MESSAGES = [
     "must be on one line",
     "must hold one table per system",
     "unknown system [systems.",
+    "unknown system [reconcile.",
+    "must be a list of words in quotes",
     "must start with https://",
     # backends/google_auth.py
     "no Google credentials: set",
@@ -762,6 +764,7 @@ ERROR_CLASSES = {
 }
 DEPLOYMENT_FILES = [
     "config.py",
+    "config_checks.py",
     "doctor.py",
     "evaluate.py",
     "backends/google_auth.py",

@@ -114,7 +114,7 @@ def test_init_creates_every_tab_with_headers_checkboxes_and_colors(
     assert (result.exit_code, result.stdout) == (0, f"created {path}\n")
     book = load_workbook(path)
     assert book.sheetnames == TABS
-    assert wb.header(path, "โรงเรียน") == [*wb.SCHOOL_HEADERS, "ไลน์ไอดี"]
+    assert wb.header(path, "โรงเรียน") == [*wb.SCHOOL_HEADERS, "ไลน์ไอดี", "รหัส SMIS"]
     assert wb.header(path, "รอบรายงาน") == wb.CYCLE_HEADERS
     assert wb.header(path, "G-code") == wb.GCODE_HEADERS + GCODE_SYNC_HEADERS
     assert wb.header(path, "บันทึกการแจ้งเตือน") == LOG_HEADERS
@@ -276,6 +276,7 @@ def test_sync_on_a_foreign_workbook_changes_only_its_own_columns(config_path: Pa
         "ข้อผิดพลาด",
         "ยังไม่ส่งเมื่อ",
         "ยังไม่ยืนยันเมื่อ",
+        "สถานะในระบบ",
     ]
     rows = wb.rows_by(path, DMC, "school_code")
     assert [(r["Status"], r["ชื่อโรงเรียน"], r["อำเภอ"]) for r in rows.values()] == [

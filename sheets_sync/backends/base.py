@@ -70,6 +70,11 @@ class Backend(Protocol):
         """Write computed values keyed by school code; returns warnings (rows that vanished meanwhile)."""
         ...
 
+    def replace_tab(self, name: str, rows: list[list[Cell]]) -> str:
+        """Put `rows` in the tab `name` in place of all it held (a portal export); returns the tab's name
+        as the workbook spells it."""
+        ...
+
     def commit(self) -> None:
         """Make the run's writes durable (the xlsx file is saved atomically)."""
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from sheets_sync import __version__
-from sheets_sync.cli import daily, line, reading, setup
+from sheets_sync.cli import daily, line, reading, reconcile, setup
 from sheets_sync.cli.common import guard_logs
 
 
@@ -27,6 +27,7 @@ COMMANDS = (
     setup.init,
     setup.new_year,
     setup.import_schools,
+    reconcile.reconcile,
     setup.share_list,
     daily.sync,
     reading.status,

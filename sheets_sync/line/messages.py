@@ -85,6 +85,9 @@ def school_message(
             when = f"กำหนดส่ง {thai_date(cycle.due_on)}"
         mark = "•" if cycle.cycle_id in steps else "◦"
         lines.append(f"{mark} {cycle.display_title}: {when}")
+        if owed.status.portal_disagrees_on is not None:
+            day = thai_date(owed.status.portal_disagrees_on)
+            lines.append(f"  โรงเรียนติ๊กยืนยันแล้ว แต่ในระบบ {cycle.system} ณ {day} ยังไม่ยืนยัน: โปรดกดยืนยันในระบบ")
         if cycle.note:
             lines.append(f"  หมายเหตุ: {guard(cycle.note)}")
         url = portal(cycle.system)

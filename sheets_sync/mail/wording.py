@@ -70,6 +70,11 @@ def school_subject(reminder: SchoolReminder, short_name: str) -> str:
 def _subject_head(reminder: SchoolReminder) -> str:
     stepped = {s.cycle_id for s in reminder.steps if s.kind != StepKind.HELP_REPLY}
     cycles = [o for o in reminder.owed if o.cycle.cycle_id in stepped]
+    # A tick the portal contradicts is the news: the school believes it is done.
+    disputed = [o for o in cycles if o.status.portal_disagrees_on is not None]
+    if disputed:
+        o = disputed[0]
+        return f"ในระบบ {o.cycle.system} ยังไม่ยืนยัน: {o.cycle.display_title}{_more(reminder.owed)}"
     overdue = [o for o in reminder.owed if o.status.key == CycleKey.OVERDUE]
     if overdue:
         worst = max(overdue, key=lambda o: o.status.days_late or 0)

@@ -59,6 +59,7 @@ CYCLE_COMPUTED = (
     "ข้อผิดพลาด",
     "ยังไม่ส่งเมื่อ",
     "ยังไม่ยืนยันเมื่อ",
+    "สถานะในระบบ",
 )
 CYCLE_PEOPLE = ("ส่งข้อมูลแล้ว", "ยืนยันข้อมูลแล้ว", "ขอความช่วยเหลือ", "หมายเหตุจากโรงเรียน", "เขตรับรองแล้ว")
 # The officer's help-desk columns: added to a cycle tab made before they existed.

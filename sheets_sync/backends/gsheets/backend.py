@@ -34,7 +34,7 @@ from . import request_bodies as rq
 from .client import METADATA_FIELDS, EndpointSession, SheetsClient, authorized_session, parts
 from .lock import LOCK_CELL, LOCK_TAB, SheetLock
 from .protections import Protections
-from .structure import Structure
+from .structure import Structure, replace_tab_requests
 from .values import Values
 from .view import SheetView
 
@@ -233,6 +233,15 @@ class GsheetsBackend:
 
     def commit(self) -> None:
         """Every write already reached Google; nothing is buffered."""
+
+    def replace_tab(self, name: str, rows: list[list[Cell]]) -> str:
+        """The tab's content becomes `rows` (values only; merges undone, the rest cleared) in one
+        batchUpdate; a missing tab is added. Returns the tab's name as the spreadsheet spells it."""
+        if not self.view.sheets:
+            self._read_metadata()
+        title, requests_ = replace_tab_requests(self.view, name, rows)
+        self._batch_update(requests_)
+        return title
 
     def row_link(self, tab: str, row: int) -> str:
         if not row or tab not in self.view.sheets:

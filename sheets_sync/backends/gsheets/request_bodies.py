@@ -49,6 +49,22 @@ def api_value(value: Cell) -> Any:
     return value
 
 
+def cell_data(value: Cell) -> dict[str, Any]:
+    """A CellData holding one value as data (text never becomes a formula); a date shown as a date."""
+    if value is None or value == "" or (isinstance(value, float) and value != value):
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, dt.date):
+        return {
+            "userEnteredValue": {"numberValue": api_value(value)},
+            "userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "d mmm yyyy"}},
+        }
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    return {"userEnteredValue": {"stringValue": str(value)}}
+
+
 def column_range(sheet_id: int, col: int, start_row: int = 1) -> dict[str, int]:
     """A whole column from `start_row` (0-based) down, unbounded."""
     return {

@@ -248,3 +248,37 @@ class Structure:
         elif rq.chart_rows(ours[0].get("spec", {})) != rq.chart_rows(spec):
             out.append({"updateChartSpec": {"chartId": ours[0]["chartId"], "spec": spec}})
         return out
+
+
+def replace_tab_requests(
+    view: SheetView, name: str, rows: list[list[Cell]]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The tab `name` (matched whatever its case) as the spreadsheet spells it, and the requests that make its
+    content `rows` (values only; merges undone, the rest cleared), adding the tab when it is missing."""
+    title = next((t for t in view.sheets if t.casefold() == name.casefold()), None)
+    height, width = max(len(rows), 1), max([len(r) for r in rows] + [1])
+    out: list[dict[str, Any]] = []
+    if title is None:
+        title, sheet_id = name, view.new_sheet_id(name)
+        grid = {"rowCount": height, "columnCount": width}
+        out.append({"addSheet": {"properties": {"sheetId": sheet_id, "title": name, "gridProperties": grid}}})
+    else:
+        sheet_id = view.sheet_id(title)
+        grid = view.sheets[title]["properties"].get("gridProperties", {})
+        out.append({"unmergeCells": {"range": {"sheetId": sheet_id}}})
+        for dimension, have, need in (
+            ("ROWS", grid.get("rowCount", MIN_ROWS), height),
+            ("COLUMNS", grid.get("columnCount", MIN_COLUMNS), width),
+        ):
+            if need > have:
+                out.append(rq.append_dimension(sheet_id, dimension, need - have))
+    out.append(
+        {
+            "updateCells": {
+                "range": {"sheetId": sheet_id},
+                "rows": [{"values": [rq.cell_data(v) for v in row]} for row in rows],
+                "fields": "userEnteredValue,userEnteredFormat.numberFormat",
+            }
+        }
+    )
+    return title, out

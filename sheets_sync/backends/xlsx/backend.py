@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import zipfile
@@ -240,6 +241,24 @@ class XlsxBackend:
             f"{tw.tab}: row for {key!r} is gone; its values were not written"
             for key, _ in placement.missing_keys
         ]
+
+    def replace_tab(self, name: str, rows: list[list[Cell]]) -> str:
+        """The tab's content becomes `rows` (values only): the tab is made again in its place, or added
+        after the others. Returns its name as the workbook spells it; `commit` saves it."""
+        wb = self.wb or self.load()
+        old = self._ws(name)
+        index = len(wb.worksheets)
+        if old is not None:
+            name, index = old.title, wb.sheetnames.index(old.title)
+            wb.remove(old)
+        ws = wb.create_sheet(name, index)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row, start=1):
+                if value is not None and value != "":
+                    cell = put(ws, r, c, value)
+                    if isinstance(value, dt.date):
+                        cell.number_format = DATE_FORMAT
+        return name
 
     def _write_summary(self, layout: SummaryLayout) -> None:
         assert self.wb is not None
