@@ -18,9 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.config import load_config
 from sheets_sync.line import send
-from sheets_sync.sync import make_backend, make_transport, run_sync
+from sheets_sync.mail.factory import make_transport
+from sheets_sync.sync import run_sync
 from tests.support import workbooks as wb
 from tests.support.line_server import LineServer
 

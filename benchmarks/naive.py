@@ -46,7 +46,7 @@ def child_naive(spec: dict[str, Any]) -> dict[str, Any]:
     summaries = summarize(ev)
     plan = build_plan(ev, reminded, summary_grid(ev, summaries))
     updates, cells = _update_rows(ev, plan, worksheets, snapshot)
-    grid = summary_grid(ev, summaries)
+    grid = summary_grid(ev, summaries).rows
     worksheets[TABS.summary].update(values=[[_naive_value(v) for v in r] for r in grid], range_name="A1")
     log = worksheets[TABS.log]
     messages = len(ev.reminders) + int(bool(ev.digest_due))

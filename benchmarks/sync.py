@@ -67,8 +67,9 @@ def child_sync(spec: dict[str, Any]) -> dict[str, Any]:
     """One run_sync through make_backend(config): wall, CPU, peak RSS, time per backend phase."""
     import sheets_sync.backends.gsheets  # noqa: F401 - imported before the clock starts
     import sheets_sync.backends.xlsx  # noqa: F401
+    from sheets_sync.backends.factory import make_backend
     from sheets_sync.config import load_config
-    from sheets_sync.sync import make_backend, run_sync
+    from sheets_sync.sync import run_sync
 
     config = load_config(spec["config"])
     today = dt.date.fromisoformat(spec["today"])

@@ -5,13 +5,13 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from sheets_sync.config_checks import check_bounds, check_config
 from sheets_sync.errors import ConfigError
 from sheets_sync.line.settings import LineSettings
 from sheets_sync.outgoing import vouch
@@ -305,7 +305,7 @@ def parse_config(raw: dict[str, Any], source: Path) -> Config:
             sections.get("email", EmailSettings()), outbox_dir=base / EmailSettings.outbox_dir
         )
     config = Config(source=source, **sections)
-    _check(config, source)
+    check_config(config, source)
     vouch(config.office.officer_name, config.office.name)
     return config
 
@@ -330,7 +330,7 @@ def _parse_section(
             raise ConfigError(f"{where}: unknown setting{_suggest(key, public)}")
         default = known[attr].default
         kwargs[attr] = _coerce(where, value, default, base)
-        _check_bounds(name, key, kwargs[attr], where)
+        check_bounds(name, key, kwargs[attr], where)
         choices = _CHOICES.get((name, key))
         if choices and kwargs[attr] not in choices:
             raise ConfigError(f"{where} = {_shown(value)}: must be one of {', '.join(choices)}")
@@ -365,39 +365,6 @@ def _shown(value: Any) -> str:
     if any(looks_like_token(s) or secret_shape(s) for s in strings_in(value)) or len(text) > 80:
         return "(value not shown)"
     return text
-
-
-# Settings' sane ranges: a typo (1e300, 1e9 days, nan) is refused before any date or timer is computed.
-_DAYS = (0, 366)
-_BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
-    ("workbook", "retry_max_attempts"): (1, 100),
-    ("workbook", "retry_max_wait_seconds"): (0, 3600),
-    ("workbook", "timeout_seconds"): (0.1, 3600),
-    ("workbook", "lock_minutes"): (0, 24 * 60),
-    ("reminders", "before_days"): (1, 366),
-    ("reminders", "overdue_every_days"): (1, 366),
-    ("reminders", "escalate_after_days"): _DAYS,
-    ("gcode", "verify_within_days"): _DAYS,
-    ("gcode", "dmc_within_days"): _DAYS,
-    ("email", "digest_list_limit"): (0, 100_000),
-    ("smtp", "port"): (1, 65535),
-    ("smtp", "timeout_seconds"): (0.1, 3600),
-    ("smtp", "max_messages_per_run"): (0, 1_000_000),
-    ("smtp", "retry_attempts"): (0, 100),
-    ("smtp", "retry_backoff_seconds"): (0, 3600),
-    ("smtp", "log_flush_seconds"): (0, 24 * 3600),
-    ("smtp", "log_batch_size"): (0, 1_000_000),
-}
-
-
-def _check_bounds(section: str, key: str, value: Any, where: str) -> None:
-    low, high = _BOUNDS.get((section, key), (0, 0))
-    if high == 0:
-        return
-    numbers = value if isinstance(value, tuple) else (value,)
-    if any(not low <= n <= high for n in numbers):
-        shown = ", ".join(f"{n:g}" for n in numbers)
-        raise ConfigError(f"{where} = {shown}: must be between {low:g} and {high:g}")
 
 
 def _parse_systems(value: Any, source: Path, base: Path) -> tuple[tuple[str, SystemSettings], ...]:
@@ -496,55 +463,6 @@ def _coerce(where: str, value: Any, default: Any, base: Path) -> Any:
     if not isinstance(value, str):
         raise ConfigError(f"{where} = {_shown(value)}: must be text in quotes")
     return value.strip()
-
-
-MIN_LOCK_MINUTES = 5
-
-
-def _check(config: Config, source: Path) -> None:
-    try:
-        ZoneInfo(config.office.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{source}: [office] timezone = {config.office.timezone!r}: unknown time zone, e.g. 'Asia/Bangkok'"
-        ) from None
-    if config.workbook.backend == "gsheets" and not config.workbook.spreadsheet_id:
-        raise ConfigError(
-            f'{source}: [workbook] spreadsheet_id is required with backend = "gsheets" '
-            f"(the long id in the sheet's address, between /d/ and /edit)"
-        )
-    if config.reminders.overdue_every_days < 1:
-        raise ConfigError(f"{source}: [reminders] overdue_every_days must be 1 or more")
-    if config.workbook.lock_minutes < MIN_LOCK_MINUTES:
-        # A shorter lock expires under a run still sending (and every run after it sends again).
-        raise ConfigError(f"{source}: [workbook] lock_minutes must be {MIN_LOCK_MINUTES} or more")
-    for section, key in (
-        ("smtp", "log_flush_seconds"),
-        ("smtp", "log_batch_size"),
-        ("smtp", "max_messages_per_run"),
-        ("email", "digest_list_limit"),
-    ):
-        if getattr(getattr(config, section), key) < 0:
-            raise ConfigError(f"{source}: [{section}] {key} must be 0 or more")
-    for key in ("from", "reply_to"):
-        attr = _KEY_ALIASES.get(("email", key), key)
-        value = getattr(config.email, attr)
-        if "\n" in value or "\r" in value:
-            raise ConfigError(f"{source}: [email] {key} must be on one line")
-    _check_line(config, source)
-
-
-def _check_line(config: Config, source: Path) -> None:
-    line = config.line
-    if line.officer_to and not re.fullmatch(r"[UCR][0-9a-f]{32}", line.officer_to):
-        raise ConfigError(
-            f"{source}: [line] officer_to = {line.officer_to!r}: must be a LINE user id (U + 32 hex digits) "
-            f"or group id (C…); 'sheets-sync line-listen' prints the group's id when the account joins it"
-        )
-    if not line.api_endpoint.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        raise ConfigError(f"{source}: [line] api_endpoint must start with https://")
-    if line.retry_attempts < 1:
-        raise ConfigError(f"{source}: [line] retry_attempts must be 1 or more")
 
 
 def _suggest(word: str, options: Any) -> str:

@@ -46,12 +46,12 @@ CELL_LIMIT, CELL_WARN = 10_000_000, 0.8
 
 
 def _workbook(config: Config) -> list[Check]:
-    from sheets_sync.sync import make_backend, unsaved_runs
+    from sheets_sync.backends.factory import make_backend
 
     try:
         backend = make_backend(config)
         snapshot = backend.read()
-        ev = evaluate(snapshot, config, today_in(config.zone), unsaved_runs(backend))
+        ev = evaluate(snapshot, config, today_in(config.zone), frozenset(backend.unsaved_runs))
     except SheetsSyncError as exc:
         return [Check("workbook", False, str(exc))]
     out = [_workbook_line(config, ev)]

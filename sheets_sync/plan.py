@@ -23,6 +23,8 @@ from sheets_sync.schema import (
     norm_header,
     status_label,
 )
+from sheets_sync.summary import SummaryLayout
+from sheets_sync.validate import usable_emails
 
 RowKey = tuple[str, int]  # (key value as read, nth row with that key)
 
@@ -47,6 +49,10 @@ class TabWrite:
     updates: dict[RowKey, dict[str, Cell]] = field(default_factory=dict)
     appends: list[dict[str, Cell]] = field(default_factory=list)
     statuses: tuple[Status, ...] = ()
+    # Per-row editors, by key: the addresses that may edit a school's row of a cycle tab (its people
+    # columns; the officer's and the sync's columns stay the officer's). Filled when
+    # [workbook] protect_rows_by_school is on; a key without addresses gets no row protection.
+    row_editors: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -63,7 +69,8 @@ class TabWrite:
 class WritePlan:
     tabs: list[TabWrite] = field(default_factory=list)
     create_log: bool = False
-    summary: list[list[Cell]] | None = None
+    # The summary tab, rewritten whole (no rows: `init` only makes sure it exists); None leaves it.
+    summary: SummaryLayout | None = None
     # `init`: check every tick box, date format and color, not only those of new columns.
     reformat: bool = False
     # A sync: hold the workbook's lock from this structure step to the final write.
@@ -79,14 +86,16 @@ def problems_text(problems: list[Problem]) -> str:
     return "\n".join(f"[{p.column}] {p.message}" for p in problems)
 
 
-def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list[Cell]]) -> WritePlan:
+def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: SummaryLayout) -> WritePlan:
     """Every computed value of every tab; `reminded` maps school code → cycle ids mailed today."""
     tabs: list[TabWrite] = []
     last_logged = _last_reminded(ev)
+    editors = row_editors(ev)
     for cr in ev.cycle_results:
         if not cr.processed:
             continue
         tw = TabWrite(cr.tab, CYCLE_TAB, create=not cr.tab_exists, statuses=CYCLE_STATUSES)
+        tw.row_editors = editors
         for e in cr.entries:
             s = e.status
             # The sheet's value, the log's (a run that stopped before writing statuses still sent),
@@ -134,6 +143,14 @@ def build_plan(ev: Evaluation, reminded: dict[str, set[str]], summary: list[list
             }
         tabs.append(tw)
     return WritePlan(tabs=tabs, create_log=not ev.log_tab_exists, summary=summary)
+
+
+def row_editors(ev: Evaluation) -> dict[str, tuple[str, ...]]:
+    """Who may edit each school's row of a cycle tab, by school code: the school's usable addresses (the
+    last row of a code listed twice), when [workbook] protect_rows_by_school is on."""
+    if not ev.config.workbook.protect_rows_by_school:
+        return {}
+    return {s.code: usable_emails(s.contact_emails) for s in ev.schools}
 
 
 def mark_reminded(plan: WritePlan, ev: Evaluation, reminded: dict[str, set[str]]) -> None:

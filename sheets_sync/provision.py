@@ -23,6 +23,7 @@ from sheets_sync.schema import (
     header_aliases,
     norm_header,
 )
+from sheets_sync.summary import SummaryLayout
 from sheets_sync.table import Table
 from sheets_sync.validate import NO_CONTACT_EMAIL, PERSONAL_CONTACT, validate_schools
 
@@ -37,7 +38,7 @@ def init_plan(config: Config) -> WritePlan:
             TabWrite(names.gcode, GCODE, create=True, statuses=GCODE_STATUSES),
         ],
         create_log=True,
-        summary=[],
+        summary=SummaryLayout(),
         reformat=True,
     )
 

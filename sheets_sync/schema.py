@@ -8,9 +8,11 @@ from enum import Enum
 
 
 class Owner(Enum):
-    """Who may write a column: people (schools or the officer), or only the sync."""
+    """Who may write a column: people (the schools, and the officer), only the officer (a school's row
+    protection on Google Sheets leaves these out), or only the sync."""
 
     PEOPLE = "people"
+    OFFICER = "officer"
     SYNC = "sync"
 
 
@@ -62,7 +64,7 @@ class TabSpec:
 
     @property
     def tick_columns(self) -> tuple[Column, ...]:
-        return tuple(c for c in self.columns if c.kind is Kind.TICK and c.owner is Owner.PEOPLE)
+        return tuple(c for c in self.columns if c.kind is Kind.TICK and c.owner is not Owner.SYNC)
 
 
 def _c(key: str, label: str, kind: Kind = Kind.TEXT, owner: Owner = Owner.PEOPLE, **kw: object) -> Column:
@@ -157,9 +159,9 @@ CYCLE_TAB = TabSpec(
         _c("confirmed", "ยืนยันข้อมูลแล้ว", Kind.TICK, required=True, width=12),
         _c("needs_help", "ขอความช่วยเหลือ", Kind.TICK, width=12),
         _c("school_note", "หมายเหตุจากโรงเรียน", width=22),
-        _c("certified", "เขตรับรองแล้ว", Kind.TICK, width=12),
-        _c("help_reply", "คำตอบจากเขต", width=36, added_when_missing=True),
-        _c("help_done", "ช่วยเหลือแล้ว", Kind.TICK, width=12, added_when_missing=True),
+        _c("certified", "เขตรับรองแล้ว", Kind.TICK, Owner.OFFICER, width=12),
+        _c("help_reply", "คำตอบจากเขต", owner=Owner.OFFICER, width=36, added_when_missing=True),
+        _c("help_done", "ช่วยเหลือแล้ว", Kind.TICK, Owner.OFFICER, width=12, added_when_missing=True),
         _c("status", "สถานะ", owner=Owner.SYNC, width=21),
         _c("days_late", "เกินกำหนด (วัน)", Kind.NUMBER, Owner.SYNC, width=10),
         _c("submitted_seen", "ส่งเมื่อ", Kind.DATE, Owner.SYNC, width=12),
@@ -178,8 +180,6 @@ CYCLE_TAB = TabSpec(
     ),
     key="school_code",
 )
-# Cycle-tab columns only the officer edits (a school's row protection leaves them out).
-OFFICER_CYCLE_COLUMNS = ("certified", "help_reply", "help_done")
 
 GCODE = TabSpec(
     "gcode",
@@ -188,7 +188,16 @@ GCODE = TabSpec(
         _c("school_code", "รหัสโรงเรียน", Kind.CODE, required=True),
         _c("student_ref", "รหัสอ้างอิงนักเรียน", width=18),
         _c("requested_on", "วันที่ยื่นคำขอ", Kind.DATE, required=True),
-        _c("verified", "เขตรับรองแล้ว", Kind.TICK, required=True, width=12, aliases=("เขตตรวจสอบแล้ว",)),
+        # The school types the request and the G number; the officer certifies or returns it.
+        _c(
+            "verified",
+            "เขตรับรองแล้ว",
+            Kind.TICK,
+            Owner.OFFICER,
+            required=True,
+            width=12,
+            aliases=("เขตตรวจสอบแล้ว",),
+        ),
         _c("g_code", "เลข G", width=16),
         _c("in_dmc", "เพิ่มใน DMC แล้ว", Kind.TICK, required=True, width=12),
         _c("note", "หมายเหตุ", width=28),
@@ -197,7 +206,7 @@ GCODE = TabSpec(
         _c("verified_seen", "ตรวจสอบเมื่อ", Kind.DATE, Owner.SYNC, width=12),
         _c("problems", "ข้อผิดพลาด", owner=Owner.SYNC, width=40),
         # Last, so workbooks made before them keep their columns where they were.
-        _c("returned_reason", "ส่งคืนเพื่อแก้ไข", width=28, added_when_missing=True),
+        _c("returned_reason", "ส่งคืนเพื่อแก้ไข", owner=Owner.OFFICER, width=28, added_when_missing=True),
         _c("returned_seen", "ส่งคืนเมื่อ", Kind.DATE, Owner.SYNC, width=12),
     ),
     key="request_id",

@@ -110,12 +110,30 @@ def gcode_counts(ev: Evaluation) -> dict[str, int]:
     return {s.key: counts[s.key] for s in GCODE_STATUSES}
 
 
-# Where the per-cycle table sits in the summary grid, for the chart: header row (0-based), columns.
-CYCLE_TABLE_HEADER_ROW = 3
-CYCLE_TABLE_FIRST_STATUS_COL = 4
+CHART_TITLE = "สถานะโรงเรียนในแต่ละรอบ"
 
 
-def summary_grid(ev: Evaluation, summaries: list[CycleSummary]) -> list[list[Cell]]:
+@dataclass
+class SummaryLayout:
+    """The summary tab as the core lays it out, so no backend has to read its text back: the rows, which
+    of them head a table (0-based), the per-cycle table's rows (the chart's categories), and the chart's
+    title and status columns. No rows: `init` only makes sure the tab exists."""
+
+    rows: list[list[Cell]] = field(default_factory=list)
+    header_rows: tuple[int, ...] = ()
+    cycle_rows: range = range(0)
+    chart_title: str = CHART_TITLE
+    # The chart's series: one column per cycle status, from this column of the per-cycle table (0-based).
+    first_status_col: int = 4
+    status_cols: int = len(STATUS_KEYS)
+
+    @property
+    def chart_header_row(self) -> int:
+        """The per-cycle table's header row (0-based), whose status labels name the chart's series."""
+        return self.cycle_rows.start - 1
+
+
+def summary_grid(ev: Evaluation, summaries: list[CycleSummary]) -> SummaryLayout:
     """The summary tab, rewritten whole by every sync."""
     labels = [s.label for s in CYCLE_STATUSES]
     grid: list[list[Cell]] = [
@@ -124,6 +142,7 @@ def summary_grid(ev: Evaluation, summaries: list[CycleSummary]) -> list[list[Cel
         [],
         ["รหัสรอบ", "ชื่อรอบ", "กำหนดส่ง", "จำนวนโรงเรียน", *labels, "ยืนยันทันเวลา", "ยืนยันช้า", "อัตราทันเวลา (%)"],
     ]
+    headers = [len(grid) - 1]
     for cs in summaries:
         c = cs.total
         cycle = cs.result.cycle
@@ -139,17 +158,25 @@ def summary_grid(ev: Evaluation, summaries: list[CycleSummary]) -> list[list[Cel
                 c.on_time_rate,
             ]
         )
-    grid += _group_table("รายอำเภอ", "อำเภอ", [(cs, cs.districts) for cs in summaries])
+    cycle_rows = range(headers[0] + 1, len(grid))
+    tables = [("รายอำเภอ", "อำเภอ", [(cs, cs.districts) for cs in summaries])]
     if any(cs.networks for cs in summaries):
-        grid += _group_table("รายกลุ่มเครือข่าย", "กลุ่มเครือข่าย", [(cs, cs.networks) for cs in summaries])
+        tables.append(("รายกลุ่มเครือข่าย", "กลุ่มเครือข่าย", [(cs, cs.networks) for cs in summaries]))
+    for title, label, groups in tables:
+        headers.append(len(grid) + 2)
+        grid += _group_table(title, label, groups)
     if ev.requests:
         grid += [[], ["คำขอเลข G"], ["สถานะ", "จำนวน"]]
+        headers.append(len(grid) - 1)
         grid += [[s.label, gcode_counts(ev)[s.key]] for s in GCODE_STATUSES]
     grid += [[], [f"ปัญหาในข้อมูล: {len(ev.problems)} รายการ (ดูคอลัมน์ ข้อผิดพลาด ในแต่ละแท็บ)"]]
-    grid += summary_rows(
+    portal = summary_rows(
         list(ev.portal.values()), {cs.result.cycle.cycle_id: cs.portal for cs in summaries if cs.portal}
     )
-    return grid
+    if portal:
+        headers.append(len(grid) + 2)  # under an empty row and the section's title
+    grid += portal
+    return SummaryLayout(grid, tuple(headers), cycle_rows)
 
 
 def _group_table(

@@ -8,7 +8,7 @@ import gc
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sheets_sync.backends.base import Backend
@@ -17,13 +17,11 @@ from sheets_sync.config import Config
 from sheets_sync.errors import MailError, SheetsSyncError
 from sheets_sync.evaluate import Evaluation, evaluate
 from sheets_sync.line.settings import EMAIL
-from sheets_sync.mail.dryrun import DryRunTransport
-from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.mail.render import Rendered, Renderer
 from sheets_sync.mail.transport import Delivery, Transport
 from sheets_sync.model import DELIVERED, DeliveryResult, StepId
 from sheets_sync.plan import WritePlan, build_plan, mark_reminded
-from sheets_sync.summary import CycleSummary, summarize, summary_grid
+from sheets_sync.summary import CycleSummary, SummaryLayout, summarize, summary_grid
 from sheets_sync.validate import usable_emails
 
 Echo = Callable[[str], None]
@@ -33,34 +31,6 @@ LineSender = Callable[..., Any]
 
 def _quiet(_: str) -> None:
     pass
-
-
-def make_backend(config: Config, echo: Echo = _quiet) -> Backend:
-    """The workbook backend the config names; `echo` receives its progress (retries, structure changes)."""
-    if config.workbook.backend == "gsheets":
-        from sheets_sync.backends.gsheets import GsheetsBackend
-
-        return GsheetsBackend.from_config(config, echo=echo)
-    from sheets_sync.backends.xlsx import XlsxBackend
-
-    return XlsxBackend(config.workbook.path, config.tabs, config.workbook.lock_minutes)
-
-
-def unsaved_runs(backend: Backend) -> frozenset[str]:
-    """The runs whose log lines the backend read from its journal, not from the workbook."""
-    return frozenset(backend.unsaved_runs)
-
-
-def make_transport(config: Config, today: dt.date, dry_run: bool, echo: Echo) -> Transport:
-    """The mail transport: dry-run when asked, else the configured one."""
-    if dry_run or config.email.transport == "dry-run":
-        return DryRunTransport(echo)
-    if config.email.transport == "smtp":
-        from sheets_sync.mail.smtp import SmtpTransport, password_from_env
-
-        # The run itself keeps max_messages_per_run for school messages, so the digest always goes out.
-        return SmtpTransport(replace(config.smtp, max_messages_per_run=0), password_from_env(config.smtp))
-    return OutboxTransport(config.email.outbox_dir, today)
 
 
 @dataclass
@@ -216,14 +186,14 @@ def run_sync(
 
 def _read_and_decide(
     config: Config, backend: Backend, today: dt.date, echo: Echo
-) -> tuple[Evaluation, list[CycleSummary], list[list[Cell]]]:
+) -> tuple[Evaluation, list[CycleSummary], SummaryLayout]:
     """The workbook as read, evaluated: what is true today, its counts and the summary tab's grid."""
     echo("reading the workbook…")
     snapshot = backend.read()
     # The snapshot and the evaluation live for the whole run and hold no garbage: the collector
     # need not walk them again each time rendering messages triggers a full collection.
     gc.freeze()
-    ev = evaluate(snapshot, config, today, unsaved_runs(backend))
+    ev = evaluate(snapshot, config, today, frozenset(backend.unsaved_runs))
     summaries = summarize(ev)
     grid = summary_grid(ev, summaries)
     gc.freeze()
@@ -234,7 +204,7 @@ def _read_and_decide(
     return ev, summaries, grid
 
 
-def _prepare(backend: Backend, ev: Evaluation, grid: list[list[Cell]], no_mail: bool) -> WritePlan:
+def _prepare(backend: Backend, ev: Evaluation, grid: SummaryLayout, no_mail: bool) -> WritePlan:
     """The write plan, and the workbook shaped for it (tabs, columns, room in the log) before any mail."""
     # Built once: after sending, today's messages are marked in it (mark_reminded).
     plan = build_plan(ev, {}, grid)

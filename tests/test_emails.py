@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.config import load_config
 from sheets_sync.mail.outbox import OutboxTransport
-from sheets_sync.sync import SyncResult, make_backend, run_sync
+from sheets_sync.sync import SyncResult, run_sync
 from tests.support import workbooks as wb
 
 D = dt.date

@@ -29,13 +29,15 @@ from typing import Any
 
 import pytest
 
-from sheets_sync.backends import gsheets as gsheets_module
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.backends.gsheets import LOCK_TAB
+from sheets_sync.backends.gsheets import lock as gsheets_lock
 from sheets_sync.config import Config, load_config
 from sheets_sync.errors import BackendError, LockedError, SheetsSyncError
+from sheets_sync.mail.factory import make_transport
 from sheets_sync.mail.render import message_id
 from sheets_sync.schema import status_label
-from sheets_sync.sync import SyncResult, make_backend, make_transport, run_sync
+from sheets_sync.sync import SyncResult, run_sync
 from tests.support import workbooks as wb
 from tests.support.sheets_api import SheetsApiServer
 from tests.support.sheets_fixtures import (
@@ -275,7 +277,7 @@ class SheetsOffice:
             if hours_later:
                 real = time.time
                 mp.setattr(
-                    gsheets_module, "time", types.SimpleNamespace(time=lambda: real() + hours_later * 3600)
+                    gsheets_lock, "time", types.SimpleNamespace(time=lambda: real() + hours_later * 3600)
                 )
             try:
                 outcome.result = run_sync(self.config, backend, transport, day, now=at_eight(day))

@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sheets_sync import sync as sync_module
-from sheets_sync.backends import gsheets as gsheets_module
 from sheets_sync.backends.gsheets import LOCK_CELL
+from sheets_sync.backends.gsheets import values as gsheets_values
 from sheets_sync.cli import cli
 from sheets_sync.config import Config
 from sheets_sync.errors import BackendError
@@ -325,7 +325,7 @@ def test_a_sync_sends_only_the_values_that_changed(server: SheetsApiServer, tmp_
     ],
 )
 def test_a_value_is_left_out_only_when_the_cell_already_holds_it(old: Any, new: Any, same: bool) -> None:
-    assert gsheets_module._same_cell(old, new) is same
+    assert gsheets_values.same_cell(old, new) is same
 
 
 def only_takes_the_lock(call: Any) -> bool:

@@ -169,6 +169,32 @@ def test_a_school_s_row_protection_leaves_the_officer_s_help_columns_to_the_offi
     assert head.index("ขอความช่วยเหลือ") in school_editable
 
 
+def test_the_sheets_backend_protects_schools_rows_as_the_plan_says(
+    tmp_path: Path, server: SheetsApiServer
+) -> None:
+    """Who may edit a school's row is the plan's to say: the backend writes `row_editors` as given and does
+    not read the schools tab for it."""
+    from sheets_sync.evaluate import evaluate
+    from sheets_sync.plan import build_plan
+    from sheets_sync.summary import SummaryLayout
+
+    office = GsheetsOffice(tmp_path, server)
+    office.build(office_tabs(2, cycle_rows={DMC: [ticked(S1), ticked(S2)]}))
+    office.config = replace(
+        office.config, workbook=replace(office.config.workbook, protect_rows_by_school=True)
+    )
+    backend = office.backend()
+    ev = evaluate(backend.read(), office.config, ASKED)
+    plan = build_plan(ev, {}, SummaryLayout())
+    [tw] = [t for t in plan.tabs if t.tab == DMC]
+    assert set(tw.row_editors) == {S1, S2}
+    tw.row_editors = {S1: ("deputy@school.obec.go.th",)}  # S2: no address, no row protection
+    backend.prepare(plan)
+    schools = [p for p in server.protected_ranges(office.sid, DMC) if " school " in p["description"]]
+    assert {p["description"].rsplit(" ", 1)[-1] for p in schools} == {S1}
+    assert all("deputy@school.obec.go.th" in p["editors"]["users"] for p in schools)
+
+
 # -- the request's days, as a pure function ------------------------------------------------------------
 
 

@@ -26,13 +26,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.cli import cli
 from sheets_sync.config import load_config
 from sheets_sync.errors import ConfigError
 from sheets_sync.line.messages import retry_key
 from sheets_sync.line.send import line_sender
+from sheets_sync.mail.factory import make_transport
 from sheets_sync.personal import HIDDEN
-from sheets_sync.sync import make_backend, make_transport, run_sync
+from sheets_sync.sync import run_sync
 from tests.support import workbooks as wb
 from tests.support.line_server import LineServer
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from sheets_sync.backends import lock_holder
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.backends.gsheets import LOCK_CELL, LOCK_TAB
 from sheets_sync.config import load_config
 from sheets_sync.errors import ConfigError, LockedError
-from sheets_sync.sync import make_backend
 from tests.support import workbooks as wb
 from tests.support.sheets_api import SheetsApiServer
 from tests.support.sheets_fixtures import (

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.config import SmtpSettings, load_config
 from sheets_sync.evaluate import evaluate
 from sheets_sync.mail.mime import header_words, one_line
@@ -26,7 +27,6 @@ from sheets_sync.mail.render import Rendered, Renderer, header_text
 from sheets_sync.mail.smtp import SmtpTransport
 from sheets_sync.mail.smtp_envelope import _Generator, _plain_addresses, dot_stuffed, envelope_of
 from sheets_sync.summary import summarize
-from sheets_sync.sync import make_backend
 from tests.support import workbooks as wb
 from tests.support.smtp_server import SmtpTestServer
 

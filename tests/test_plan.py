@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -12,6 +13,7 @@ from sheets_sync.config import Config
 from sheets_sync.evaluate import evaluate
 from sheets_sync.plan import Placement, TabWrite, build_plan, column_positions, mark_reminded, place
 from sheets_sync.schema import CYCLE_TAB, CYCLES, GCODE, SCHOOLS, Owner, TabSpec
+from sheets_sync.summary import SummaryLayout
 
 D = dt.date
 A, B, C, E = "1001000001", "1001000002", "1001000003", "1001000005"
@@ -315,7 +317,7 @@ def test_end_to_end_writes_land_on_the_right_school_after_a_sort() -> None:
         row(B, False, False, '=IMPORTXML("http://x")', "สมชาย"),
     ]
     ev = evaluate(snapshot(read), Config(), D(2026, 6, 11))  # one day after the due date
-    plan = build_plan(ev, {}, [])
+    plan = build_plan(ev, {}, SummaryLayout())
     [tw] = [t for t in plan.tabs if t.tab == "DMC-2569-1"]
     # Existing rows get only the sync's columns; a new row may also start its tick boxes unticked.
     assert all(set(values) <= SYNC_KEYS for values in tw.updates.values())
@@ -341,7 +343,7 @@ def test_end_to_end_writes_land_on_the_right_school_after_a_sort() -> None:
     assert written[3][H["รหัสโรงเรียน"]] == C  # appended under the last row
 
     # Nothing a person typed changed: people columns and the officer's own column are as they were.
-    people = [H[c.label] for c in CYCLE_TAB.columns if c.owner is Owner.PEOPLE] + [H["ผู้ตรวจ"]]
+    people = [H[c.label] for c in CYCLE_TAB.columns if c.owner is not Owner.SYNC] + [H["ผู้ตรวจ"]]
     for before, after in zip(now, written[: len(now)], strict=True):
         assert [before[i] for i in people] == [after[i] for i in people]
     sync_cols = {H[c.label] for c in CYCLE_TAB.columns if c.owner is Owner.SYNC}
@@ -352,7 +354,7 @@ def test_end_to_end_writes_land_on_the_right_school_after_a_sort() -> None:
 def test_end_to_end_a_school_deleted_before_the_write_gets_nothing() -> None:
     read = [CYCLE_HEADER, row(A, True, True, "", ""), row(B, False, False, "", "")]
     ev = evaluate(snapshot(read), Config(), D(2026, 6, 11))
-    [tw] = [t for t in build_plan(ev, {}, []).tabs if t.tab == "DMC-2569-1"]
+    [tw] = [t for t in build_plan(ev, {}, SummaryLayout()).tabs if t.tab == "DMC-2569-1"]
     p = place(tw, CYCLE_HEADER, [B])  # A's row was removed by hand
     assert p.missing_keys == [(A, 0)]
     assert {r for r, _, _ in p.cells} == {1, 2}  # B's row and C's appended row only
@@ -362,7 +364,7 @@ def test_end_to_end_a_school_deleted_before_the_write_gets_nothing() -> None:
 def test_reminded_today_sets_last_reminded() -> None:
     read = [CYCLE_HEADER, row(A, False, False, "", ""), row(B, False, False, "", "")]
     ev = evaluate(snapshot(read), Config(), D(2026, 6, 11))
-    [tw] = [t for t in build_plan(ev, {A: {"DMC-2569-1"}}, []).tabs if t.tab == "DMC-2569-1"]
+    [tw] = [t for t in build_plan(ev, {A: {"DMC-2569-1"}}, SummaryLayout()).tabs if t.tab == "DMC-2569-1"]
     assert tw.updates[(A, 0)]["last_reminded"] == D(2026, 6, 11)
     assert tw.updates[(B, 0)]["last_reminded"] is None
 
@@ -370,7 +372,7 @@ def test_reminded_today_sets_last_reminded() -> None:
 def test_an_append_never_overwrites_ticks_typed_below_the_last_code() -> None:
     read = [CYCLE_HEADER, row(A, False, False, "", ""), row(B, False, False, "", "")]
     ev = evaluate(snapshot(read), Config(), D(2026, 6, 11))
-    [tw] = [t for t in build_plan(ev, {}, []).tabs if t.tab == "DMC-2569-1"]
+    [tw] = [t for t in build_plan(ev, {}, SummaryLayout()).tabs if t.tab == "DMC-2569-1"]
     assert [a["school_code"] for a in tw.appends] == [C]
     # Before the write, a person ticks "submitted" and "confirmed" on the empty row under B, without a code.
     stray: list[Cell] = [None] * len(CYCLE_HEADER)
@@ -387,7 +389,7 @@ def test_a_row_without_a_code_gets_its_problem_written_in_the_sheet() -> None:
     read = [CYCLE_HEADER, row(A, False, False, "", ""), nameless, row(B, False, False, "", "")]
     ev = evaluate(snapshot(read), Config(), D(2026, 6, 11))
     assert any(p.tab == "DMC-2569-1" and p.row == 3 for p in ev.problems)
-    [tw] = [t for t in build_plan(ev, {}, []).tabs if t.tab == "DMC-2569-1"]
+    [tw] = [t for t in build_plan(ev, {}, SummaryLayout()).tabs if t.tab == "DMC-2569-1"]
     p = place(
         tw, CYCLE_HEADER, [r[H["รหัสโรงเรียน"]] for r in read[1:]], used_rows=len(read), filled_rows={1, 2, 3}
     )
@@ -414,8 +416,40 @@ def test_marking_todays_messages_gives_the_plan_built_after_them(reminded: dict[
     read[1][H["แจ้งเตือนล่าสุด"]] = D(2026, 6, 5)
     read[2][H["แจ้งเตือนล่าสุด"]] = D(2026, 6, 30)  # typed by hand, later than today: kept
     ev = evaluate(snapshot(read), Config(), D(2026, 6, 11))
-    before = build_plan(ev, {}, [])
+    before = build_plan(ev, {}, SummaryLayout())
     mark_reminded(before, ev, reminded)
-    assert before == build_plan(ev, reminded, [])
+    assert before == build_plan(ev, reminded, SummaryLayout())
     if reminded:
-        assert before != build_plan(ev, {}, [])
+        assert before != build_plan(ev, {}, SummaryLayout())
+
+
+def test_per_row_editors_are_each_school_s_usable_addresses_when_rows_are_protected() -> None:
+    shot = snapshot([CYCLE_HEADER, row(A, True, True, "", ""), row(B, False, False, "", "")])
+    shot["โรงเรียน"][2][SCHOOLS.columns.index(SCHOOLS.column("contact_email"))] = (
+        "b@school.obec.go.th, not-an-address"
+    )
+    shot["โรงเรียน"][3][SCHOOLS.columns.index(SCHOOLS.column("contact_email"))] = ""
+    base = Config()
+    protected = dataclasses.replace(
+        base, workbook=dataclasses.replace(base.workbook, protect_rows_by_school=True)
+    )
+    [tw] = [
+        t
+        for t in build_plan(evaluate(shot, protected, D(2026, 6, 11)), {}, SummaryLayout()).tabs
+        if t.tab == "DMC-2569-1"
+    ]
+    assert tw.row_editors == {A: ("a@school.obec.go.th",), B: ("b@school.obec.go.th",), C: ()}
+    [tw] = [
+        t
+        for t in build_plan(evaluate(shot, base, D(2026, 6, 11)), {}, SummaryLayout()).tabs
+        if t.tab == "DMC-2569-1"
+    ]
+    assert tw.row_editors == {}
+
+
+def test_the_officer_owns_the_columns_a_school_s_row_protection_leaves_out() -> None:
+    officer = {c.key for c in CYCLE_TAB.columns if c.owner is Owner.OFFICER}
+    assert officer == {"certified", "help_reply", "help_done"}
+    assert {c.key for c in GCODE.columns if c.owner is Owner.OFFICER} == {"verified", "returned_reason"}
+    # An officer's tick box is still a tick box a new row starts unticked.
+    assert {"certified", "help_done"} <= {c.key for c in CYCLE_TAB.tick_columns}

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.config import Config, GcodeSettings, load_config
 from sheets_sync.demo import DEMO_TODAY, create_demo
 from sheets_sync.evaluate import CycleResult, EntryResult, Evaluation, RequestResult, evaluate
@@ -23,7 +24,6 @@ from sheets_sync.run_account import waiting_line
 from sheets_sync.selection import Selection, select
 from sheets_sync.status import cycle_status, gcode_status
 from sheets_sync.summary import summarize
-from sheets_sync.sync import make_backend
 
 D = dt.date
 TODAY = D(2026, 6, 20)

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.config import Config, load_config
 from sheets_sync.mail.dryrun import DryRunTransport
 from sheets_sync.mail.outbox import OutboxTransport
-from sheets_sync.sync import SentMessage, make_backend, run_sync
+from sheets_sync.sync import SentMessage, run_sync
 from tests.support import workbooks as wb
 
 BANGKOK = ZoneInfo("Asia/Bangkok")

@@ -33,12 +33,14 @@ from typing import Any, NoReturn
 import pytest
 from click.testing import CliRunner
 
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.backends.xlsx import XlsxBackend
 from sheets_sync.cli import cli
 from sheets_sync.config import Config, load_config
+from sheets_sync.mail.factory import make_transport
 from sheets_sync.mail.transport import Delivery, Transport
 from sheets_sync.mail.wording import delivery_label
-from sheets_sync.sync import SentMessage, SyncResult, make_backend, make_transport, run_sync
+from sheets_sync.sync import SentMessage, SyncResult, run_sync
 from tests.support import workbooks as wb
 from tests.support.smtp_server import ReceivedMessage, SmtpTestServer, count_by_message_id
 

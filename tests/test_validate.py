@@ -334,7 +334,7 @@ def test_duplicates_name_the_first_row() -> None:
 
 
 def gcode_table(*rows: list[object]) -> Table:
-    header = [c.label for c in GCODE.columns if c.owner is Owner.PEOPLE]
+    header = [c.label for c in GCODE.columns if c.owner is not Owner.SYNC]
     return Table.read("G-code", [header, *[list(r) for r in rows]], GCODE)  # type: ignore[list-item]
 
 

@@ -154,3 +154,24 @@ def test_a_log_record_knows_its_day_and_steps() -> None:
     r = record("accepted")
     assert r.sent_on == dt.date(2026, 12, 3)
     assert r.step_ids == (StepId("DMC-2569-1", "open"),)
+
+
+# What gets a backend or a transport to read or write, not to run a sync: they import the factories beside
+# the adapters (backends/factory.py, mail/factory.py), never the orchestrator.
+NOT_THE_ORCHESTRATOR = ("doctor.py", "cli/common.py", "cli/reading.py", "line/ids.py")
+
+
+@pytest.mark.parametrize("module", NOT_THE_ORCHESTRATOR)
+def test_a_backend_comes_from_its_factory_not_from_sync(module: str) -> None:
+    imported = imported_modules((PACKAGE / module).read_text(encoding="utf-8"))
+    assert not [m for m in imported if m == "sheets_sync.sync" or m.startswith("sheets_sync.sync.")]
+
+
+def test_the_factories_live_beside_their_adapters() -> None:
+    from sheets_sync import sync
+    from sheets_sync.backends.factory import make_backend
+    from sheets_sync.mail.factory import make_transport
+
+    assert make_backend.__module__ == "sheets_sync.backends.factory"
+    assert make_transport.__module__ == "sheets_sync.mail.factory"
+    assert not hasattr(sync, "make_backend") and not hasattr(sync, "make_transport")

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.config import Config, load_config
 from sheets_sync.errors import SheetsSyncError
-from sheets_sync.sync import SyncResult, make_backend
+from sheets_sync.sync import SyncResult
 from tests.support import workbooks as wb
 from tests.support.sheets_api import SheetsApiServer
 from tests.support.sheets_fixtures import (

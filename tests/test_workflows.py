@@ -666,7 +666,7 @@ MESSAGES = [
     "is not a JSON key file (not UTF-8 text)",
     "is not a Google credentials file",
     "Google could not use it",
-    # backends/gsheets.py
+    # backends/gsheets/
     "no access to spreadsheet",
     "the Google Sheets API is not enabled for the service account's project",
     "Google refused the service account's key",
@@ -764,10 +764,14 @@ ERROR_CLASSES = {
 }
 DEPLOYMENT_FILES = [
     "config.py",
+    "config_checks.py",
     "doctor.py",
     "evaluate.py",
     "backends/google_auth.py",
-    "backends/gsheets.py",
+    "backends/gsheets/client.py",
+    "backends/gsheets/lock.py",
+    "backends/gsheets/values.py",
+    "backends/gsheets/view.py",
     "backends/xlsx/backend.py",
     "backends/xlsx/lock.py",
     "backends/xlsx/preflight.py",

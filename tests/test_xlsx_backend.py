@@ -19,13 +19,14 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.backends.xlsx import XlsxBackend
 from sheets_sync.cli import cli
 from sheets_sync.config import Config, TabNames, load_config
 from sheets_sync.errors import LockedError, WorkbookError
 from sheets_sync.mail.outbox import OutboxTransport
 from sheets_sync.mail.transport import Delivery
-from sheets_sync.sync import SyncResult, make_backend, run_sync
+from sheets_sync.sync import SyncResult, run_sync
 from tests.support import workbooks as wb
 
 D = dt.date

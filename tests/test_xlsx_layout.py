@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from sheets_sync.backends.factory import make_backend
 from sheets_sync.backends.xlsx.style import DATE_FORMAT, header_lines, text_width
 from sheets_sync.config import load_config
 from sheets_sync.demo import create_demo
+from sheets_sync.mail.factory import make_transport
 from sheets_sync.schema import CYCLE_TAB
-from sheets_sync.sync import make_backend, make_transport, run_sync
+from sheets_sync.sync import run_sync
 from tests.support import workbooks as wb
 
 DAY = dt.date(2026, 11, 11)

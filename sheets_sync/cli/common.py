@@ -125,14 +125,12 @@ today_option = click.option(
 
 
 def open_backend(ctx: Context) -> Any:
-    from sheets_sync.sync import make_backend
+    from sheets_sync.backends.factory import make_backend
 
     return make_backend(ctx.config, ctx.progress)
 
 
 def evaluate_workbook(ctx: Context, today: dt.datetime | None) -> Evaluation:
-    from sheets_sync.sync import unsaved_runs
-
     backend = open_backend(ctx)
     snapshot = backend.read()
-    return evaluate(snapshot, ctx.config, ctx.today(today), unsaved_runs(backend))
+    return evaluate(snapshot, ctx.config, ctx.today(today), frozenset(backend.unsaved_runs))

@@ -37,9 +37,11 @@ def sync(ctx: Context, today: dt.datetime | None, dry_run: bool, no_mail: bool, 
     after midnight makes lateness exact to the day: a school is late only if a run saw its box
     still empty after the deadline day.
     """
+    from sheets_sync.backends.factory import make_backend
+    from sheets_sync.mail.factory import make_transport
     from sheets_sync.mail.outbox import OutboxTransport
     from sheets_sync.run_account import StepSummaryError, refusals, text_summary, write_step_summary
-    from sheets_sync.sync import make_backend, make_transport, run_sync
+    from sheets_sync.sync import run_sync
 
     config = ctx.config
     day = ctx.today(today)
@@ -128,9 +130,11 @@ def demo(ctx: Context, folder: Path, fresh: bool) -> None:
     mistakes, synced as of 11 November 2569 (the day after DMC round 2 was due). The emails
     go to FOLDER/outbox (open index.html). Run it again: nothing new is sent the same day.
     """
+    from sheets_sync.backends.factory import make_backend
     from sheets_sync.demo import DEMO_TODAY, create_demo
+    from sheets_sync.mail.factory import make_transport
     from sheets_sync.run_account import text_summary
-    from sheets_sync.sync import make_backend, make_transport, run_sync
+    from sheets_sync.sync import run_sync
 
     config_path = folder / "sheets-sync.toml"
     if fresh and folder.exists():

@@ -68,11 +68,10 @@ def preview(ctx: Context, school_code: str, today: dt.datetime | None, as_html: 
         wanted = code(school_code)
     except CellError:
         raise click.BadParameter("a school code has 10 digits", param_hint="SCHOOL_CODE") from None
-    from sheets_sync.sync import unsaved_runs
 
     backend = open_backend(ctx)
     snapshot = backend.read()
-    ev = evaluate(snapshot, ctx.config, ctx.today(today), unsaved_runs(backend))
+    ev = evaluate(snapshot, ctx.config, ctx.today(today), frozenset(backend.unsaved_runs))
     if wanted not in ev.schools_by_code:
         raise click.ClickException(f"school {wanted} is not in tab {ctx.config.tabs.schools!r}")
     reminder = next((r for r in ev.reminders if r.school.code == wanted), None)

@@ -25,7 +25,7 @@ LINE_IDS = TabSpec(
 
 def record_line_id(config: Config, code: str, line_id: str) -> str | None:
     """Write `line_id` on the school's row; the school's name, or None when no school has that code."""
-    from sheets_sync.sync import make_backend
+    from sheets_sync.backends.factory import make_backend
 
     backend = make_backend(config)
     with backend.lock():

@@ -90,13 +90,13 @@ def _bg(block: dict[str, Any]) -> str:
 
 def demo_digest() -> dict[str, Any]:
     """The digest message the sync would push for the demo office on the demo day."""
+    from sheets_sync.backends.factory import make_backend
     from sheets_sync.config import load_config
     from sheets_sync.demo import DEMO_TODAY, create_demo
     from sheets_sync.evaluate import evaluate
     from sheets_sync.line.digest import digest_message
     from sheets_sync.line.messages import LineTally
     from sheets_sync.summary import summarize
-    from sheets_sync.sync import make_backend
 
     with tempfile.TemporaryDirectory() as folder:
         config_path = create_demo(Path(folder))

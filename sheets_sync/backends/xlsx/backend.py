@@ -37,6 +37,7 @@ from sheets_sync.evaluate import Snapshot
 from sheets_sync.model import Problem
 from sheets_sync.plan import TabWrite, WritePlan, column_positions, place
 from sheets_sync.schema import LOG, Kind, Status, TabSpec
+from sheets_sync.summary import SummaryLayout
 
 
 class XlsxBackend:
@@ -259,9 +260,9 @@ class XlsxBackend:
                         cell.number_format = DATE_FORMAT
         return name
 
-    def _write_summary(self, grid: list[list[Cell]]) -> None:
+    def _write_summary(self, layout: SummaryLayout) -> None:
         assert self.wb is not None
-        write_summary(self.wb, self.tabs.summary, self._ws(self.tabs.summary), grid)
+        write_summary(self.wb, self.tabs.summary, self._ws(self.tabs.summary), layout)
 
     def commit(self) -> None:
         assert self.wb is not None

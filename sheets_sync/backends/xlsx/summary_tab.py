@@ -19,13 +19,14 @@ from sheets_sync.backends.xlsx.style import (
 )
 from sheets_sync.cells import Cell
 from sheets_sync.schema import CYCLE_STATUSES
-from sheets_sync.summary import CYCLE_TABLE_FIRST_STATUS_COL, CYCLE_TABLE_HEADER_ROW, STATUS_KEYS
+from sheets_sync.summary import SummaryLayout
 
 SUMMARY_NUMBER_WIDTH = 11.0
 
 
-def write_summary(wb: Workbook, name: str, existing: Worksheet | None, grid: list[list[Cell]]) -> None:
-    """Replace the summary tab (`existing`, if any, keeps its place among the tabs) with `grid`."""
+def write_summary(wb: Workbook, name: str, existing: Worksheet | None, layout: SummaryLayout) -> None:
+    """Replace the summary tab (`existing`, if any, keeps its place among the tabs) with the layout's rows."""
+    grid = layout.rows
     index = wb.sheetnames.index(existing.title) if existing is not None else None
     if existing is not None:
         wb.remove(existing)
@@ -38,34 +39,32 @@ def write_summary(wb: Workbook, name: str, existing: Worksheet | None, grid: lis
     widths = summary_widths(grid)
     for col, width in widths.items():
         ws.column_dimensions[get_column_letter(col + 1)].width = width
-    for r, row in enumerate(grid, start=1):
-        if len(row) > 1 and row[0] in ("รหัสรอบ", "สถานะ"):
-            lines = max(header_lines(str(v), widths.get(c, SUMMARY_NUMBER_WIDTH)) for c, v in enumerate(row))
-            ws.row_dimensions[r].height = lines * HEADER_LINE_POINTS + 4
-            for cell in ws[r]:
-                style_header(cell)
-    _add_chart(ws, grid)
+    for at in layout.header_rows:
+        row = grid[at]
+        lines = max(header_lines(str(v), widths.get(c, SUMMARY_NUMBER_WIDTH)) for c, v in enumerate(row))
+        ws.row_dimensions[at + 1].height = lines * HEADER_LINE_POINTS + 4
+        for cell in ws[at + 1]:
+            style_header(cell)
+    _add_chart(ws, layout)
 
 
-def _add_chart(ws: Worksheet, grid: list[list[Cell]]) -> None:
+def _add_chart(ws: Worksheet, layout: SummaryLayout) -> None:
     """Schools by status in each cycle, stacked, in the statuses' colours, under the tables."""
-    header_row = CYCLE_TABLE_HEADER_ROW + 1
-    cycles = 0
-    while header_row + cycles + 1 <= len(grid) and len(grid[header_row + cycles]) > 1:
-        cycles += 1
+    header_row = layout.chart_header_row + 1  # 1-based
+    cycles = len(layout.cycle_rows)
     if not cycles:
         return
     chart = BarChart()
     chart.type = "col"
     chart.grouping = "stacked"
     chart.overlap = 100
-    chart.title = "สถานะโรงเรียนในแต่ละรอบ"
+    chart.title = layout.chart_title
     chart.y_axis.title = "จำนวนโรงเรียน"
-    first = CYCLE_TABLE_FIRST_STATUS_COL + 1
+    first = layout.first_status_col + 1
     data = Reference(
         ws,
         min_col=first,
-        max_col=first + len(STATUS_KEYS) - 1,
+        max_col=first + layout.status_cols - 1,
         min_row=header_row,
         max_row=header_row + cycles,
     )
@@ -75,7 +74,7 @@ def _add_chart(ws: Worksheet, grid: list[list[Cell]]) -> None:
         series.graphicalProperties.solidFill = status.fill or "FFFFFF"
         series.graphicalProperties.line.solidFill = "999999"
     chart.height, chart.width = 9, 18
-    ws.add_chart(chart, f"A{len(grid) + 3}")
+    ws.add_chart(chart, f"A{len(layout.rows) + 3}")
 
 
 def summary_widths(grid: list[list[Cell]]) -> dict[int, float]:

@@ -277,7 +277,7 @@ def runs(columns: list[int]) -> list[tuple[int, int]]:
 
 
 def chart_spec(
-    sheet_id: int, header_row: int, rows: int, first_col: int, series: list[Status]
+    sheet_id: int, header_row: int, rows: int, first_col: int, series: list[Status], title: str
 ) -> dict[str, Any]:
     """A stacked column chart of statuses per cycle, reading the summary tab's per-cycle table."""
 
@@ -297,7 +297,7 @@ def chart_spec(
         }
 
     return {
-        "title": "สถานะโรงเรียนในแต่ละรอบ",
+        "title": title,
         "basicChart": {
             "chartType": "COLUMN",
             "stackedType": "STACKED",
