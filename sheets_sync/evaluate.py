@@ -16,6 +16,7 @@ from sheets_sync.model import Channel, Cycle, CycleEntry, CycleKey, GcodeRequest
 from sheets_sync.parse import parse_cycle_entries, parse_cycles, parse_gcode, parse_log, parse_schools
 from sheets_sync.reconcile import (
     DISAGREES,
+    PORTAL_CONFIRMED,
     PortalReading,
     PortalVerdict,
     disagreement,
@@ -380,7 +381,8 @@ def _evaluate_cycle(
             active = school is not None and school.active
             status = cycle_status(cycle, entry, today, before_days, school_active=active)
             status, verdict = reconcile_entry(cycle, entry, status, reading, today, before_days, active)
-            problems = validate_entry(table.name, entry, by_code, labels)
+            confirmed_there = verdict is not None and verdict.agreement == PORTAL_CONFIRMED
+            problems = validate_entry(table.name, entry, by_code, labels, confirmed_there)
             if verdict is not None and verdict.agreement == DISAGREES and entry.occurrence == 0:
                 problems.append(disagreement(table.name, entry.row, verdict))
             result.entries.append(

@@ -204,9 +204,14 @@ def bad_cycle_ids(cycles: list[Cycle], problems: list[Problem], tab: str) -> set
 
 
 def validate_entry(
-    tab: str, entry: CycleEntry, schools: dict[str, School], labels: dict[str, str]
+    tab: str,
+    entry: CycleEntry,
+    schools: dict[str, School],
+    labels: dict[str, str],
+    portal_confirmed: bool = False,
 ) -> list[Problem]:
-    """One school's row in a cycle tab: a known school, one row per school, ticks in order."""
+    """One school's row in a cycle tab: a known school, one row per school, ticks in order. A school the
+    portal's export shows confirmed may be certified without its own tick."""
     problems = list(entry.cell_problems)
     if entry.school_code and entry.school_code not in schools:
         problems.append(Problem(tab, entry.row, labels["school_code"], "ไม่พบรหัสโรงเรียนนี้ในแท็บโรงเรียน"))
@@ -217,7 +222,7 @@ def validate_entry(
     )
     if entry.confirmed and not entry.submitted:
         problems.append(Problem(tab, entry.row, labels["confirmed"], "ยืนยันข้อมูลแล้วแต่ยังไม่ได้ทำเครื่องหมายส่งข้อมูล"))
-    if entry.certified and not entry.confirmed:
+    if entry.certified and not (entry.confirmed or portal_confirmed):
         problems.append(Problem(tab, entry.row, labels["certified"], "เขตรับรองแล้วแต่โรงเรียนยังไม่ได้ยืนยันข้อมูล"))
     return problems
 

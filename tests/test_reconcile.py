@@ -621,3 +621,14 @@ def test_the_portal_tab_is_found_whatever_its_case_and_spaces(tmp_path: Path) ->
     assert find_tab({"dmc-2569-1ระบบ": [], DMC: []}, PORTAL) == "dmc-2569-1ระบบ"
     assert find_tab({"DMC-2569-1  ระบบ ": []}, PORTAL) == "DMC-2569-1  ระบบ "
     assert find_tab({DMC: []}, PORTAL) is None
+
+
+def test_a_school_the_portal_shows_confirmed_may_be_certified_without_its_tick(tmp_path: Path) -> None:
+    config = office(tmp_path, dmc_export(tmp_path))
+    for code in (S3, S4):  # S3: confirmed in the export, box unticked; S4: not in the export
+        wb.edit_row(tmp_path / "workbook.xlsx", DMC, "รหัสโรงเรียน", code, {"เขตรับรองแล้ว": True})
+    sync_day(config, TODAY)
+    rows = wb.rows_by(tmp_path / "workbook.xlsx", DMC, "รหัสโรงเรียน")
+    assert rows[S3]["สถานะ"] == "เขตรับรองแล้ว"
+    assert not rows[S3]["ข้อผิดพลาด"]
+    assert "เขตรับรองแล้วแต่โรงเรียนยังไม่ได้ยืนยันข้อมูล" in rows[S4]["ข้อผิดพลาด"]
