@@ -347,3 +347,13 @@ def test_the_overview_counts_certifications_only_where_the_esa_certifies(tmp_pat
     assert "เขตรับรองแล้ว" not in emis_line
     assert "เขตรับรองแล้ว 0" in dmc_line
     assert body.count("ไม่ต้องรับรอง") == 1
+
+
+def test_the_outbox_index_names_each_kind_of_message_in_thai(outbox: Path) -> None:
+    from sheets_sync.mail.outbox import KIND_LABELS
+
+    index = (outbox / "index.html").read_text(encoding="utf-8")
+    kinds = {str(m.get("X-Sheets-Sync-Kind")) for m in messages(outbox).values()}
+    assert "digest" in kinds and len(kinds) > 1
+    for kind in kinds:
+        assert f'title="{kind}">{KIND_LABELS[kind]}</span>' in index

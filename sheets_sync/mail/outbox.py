@@ -15,8 +15,16 @@ from pathlib import Path
 
 from sheets_sync.errors import MailError
 from sheets_sync.mail.transport import Delivery
-from sheets_sync.model import DeliveryResult
+from sheets_sync.model import DeliveryResult, MessageKind
 
+# The index's badge for each kind of message, in the officer's words.
+KIND_LABELS = {
+    MessageKind.REMINDER: "แจ้งเตือน",
+    MessageKind.ESCALATION: "แจ้งเตือน สำเนาผู้บริหาร",
+    MessageKind.ANNOUNCEMENT: "เปิดระบบ",
+    MessageKind.HELP_REPLY: "ตอบคำขอความช่วยเหลือ",
+    MessageKind.DIGEST: "สรุปประจำวัน",
+}
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _HEADERS = email.parser.BytesParser(policy=email.policy.default)  # the index shows headers only
 
@@ -123,7 +131,9 @@ def write_index(folder: Path) -> Path:
     """Rebuild `<outbox>/index.html` from the files present."""
     from sheets_sync.templates import environment
 
-    html = environment().get_template("outbox_index.html").render(entries=read_outbox(folder))
+    html = (
+        environment().get_template("outbox_index.html").render(entries=read_outbox(folder), kinds=KIND_LABELS)
+    )
     path = folder / "index.html"
     _atomic_write(path, html.encode("utf-8"))
     return path
