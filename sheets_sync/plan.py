@@ -16,7 +16,7 @@ from sheets_sync.schema import (
     GCODE_STATUSES,
     LOG,
     Owner,
-    Status,
+    StatusLook,
     TabSpec,
     gcode_status_label,
     header_aliases,
@@ -48,7 +48,7 @@ class TabWrite:
     create: bool
     updates: dict[RowKey, dict[str, Cell]] = field(default_factory=dict)
     appends: list[dict[str, Cell]] = field(default_factory=list)
-    statuses: tuple[Status, ...] = ()
+    statuses: tuple[StatusLook, ...] = ()
     # Per-row editors, by key: the addresses that may edit a school's row of a cycle tab (its people
     # columns; the officer's and the sync's columns stay the officer's). Filled when
     # [workbook] protect_rows_by_school is on; a key without addresses gets no row protection.

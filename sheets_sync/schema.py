@@ -232,33 +232,35 @@ SYSTEMS = ("DMC", "B-OBEC", "EMIS")
 
 
 @dataclass(frozen=True)
-class Status:
+class StatusLook:
+    """How a status key looks in the workbook and the documents: its Thai label and its fill."""
+
     key: str
     label: str
     fill: str | None  # RGB hex without '#'
 
 
-CYCLE_STATUSES: tuple[Status, ...] = (
-    Status("inactive", "ไม่ใช้งาน", "D9D9D9"),
-    Status("not_open", "ยังไม่เปิดระบบ", "D9D9D9"),
-    Status("certified", "เขตรับรองแล้ว", "6AA84F"),
-    Status("done", "ยืนยันแล้ว", "93C47D"),
-    Status("confirmed", "ยืนยันแล้ว รอเขตรับรอง", "B6D7A8"),
-    Status("missed", "ไม่ทันปิดระบบ", "C9A0A0"),
-    Status("overdue", "เกินกำหนด", "E06666"),
-    Status("due_soon", "ใกล้ครบกำหนด", "FFD966"),
-    Status("submitted", "ส่งแล้ว รอยืนยัน", "CFE2F3"),
-    Status("pending", "รอดำเนินการ", None),
+CYCLE_STATUSES: tuple[StatusLook, ...] = (
+    StatusLook("inactive", "ไม่ใช้งาน", "D9D9D9"),
+    StatusLook("not_open", "ยังไม่เปิดระบบ", "D9D9D9"),
+    StatusLook("certified", "เขตรับรองแล้ว", "6AA84F"),
+    StatusLook("done", "ยืนยันแล้ว", "93C47D"),
+    StatusLook("confirmed", "ยืนยันแล้ว รอเขตรับรอง", "B6D7A8"),
+    StatusLook("missed", "ไม่ทันปิดระบบ", "C9A0A0"),
+    StatusLook("overdue", "เกินกำหนด", "E06666"),
+    StatusLook("due_soon", "ใกล้ครบกำหนด", "FFD966"),
+    StatusLook("submitted", "ส่งแล้ว รอยืนยัน", "CFE2F3"),
+    StatusLook("pending", "รอดำเนินการ", None),
 )
 
-GCODE_STATUSES: tuple[Status, ...] = (
-    Status("invalid", "ข้อมูลไม่ถูกต้อง", "F6B26B"),
-    Status("done", "เสร็จสิ้น", "6AA84F"),
-    Status("verification_overdue", "รอเขตรับรอง เกินกำหนด", "E06666"),
-    Status("awaiting_verification", "รอเขตรับรอง", "FFD966"),
-    Status("returned", "ส่งคืนเพื่อแก้ไข", "F4CCCC"),
-    Status("dmc_overdue", "รอเพิ่มใน DMC เกินกำหนด", "E06666"),
-    Status("awaiting_dmc", "รอเพิ่มใน DMC", "CFE2F3"),
+GCODE_STATUSES: tuple[StatusLook, ...] = (
+    StatusLook("invalid", "ข้อมูลไม่ถูกต้อง", "F6B26B"),
+    StatusLook("done", "เสร็จสิ้น", "6AA84F"),
+    StatusLook("verification_overdue", "รอเขตรับรอง เกินกำหนด", "E06666"),
+    StatusLook("awaiting_verification", "รอเขตรับรอง", "FFD966"),
+    StatusLook("returned", "ส่งคืนเพื่อแก้ไข", "F4CCCC"),
+    StatusLook("dmc_overdue", "รอเพิ่มใน DMC เกินกำหนด", "E06666"),
+    StatusLook("awaiting_dmc", "รอเพิ่มใน DMC", "CFE2F3"),
 )
 
 # The problems cell is orange whenever it holds text: the invalid-row flag beside the status.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from xml.sax.saxutils import escape
 
-from sheets_sync.schema import Status
+from sheets_sync.schema import StatusLook
 from sheets_sync.thaidates import thai_date_short
 
 FONT = "Sarabun, Loma, Garuda, Norasi, Tahoma, sans-serif"
@@ -26,13 +26,13 @@ NO_FILL, NO_FILL_STROKE = "FFFFFF", "#888"
 
 def stacked_bars(
     rows: list[tuple[str, dict[str, int], str]],
-    statuses: list[Status],
+    statuses: list[StatusLook],
     label: str = "สถานะรายอำเภอ",
     width: int = 680,
 ) -> str:
     """One horizontal bar per row (label, counts by status key, note at the end), segments in status colors."""
     label_w, note_w, bar_h, gap = 150, 70, 22, 10
-    legend: list[tuple[float, float, Status]] = []
+    legend: list[tuple[float, float, StatusLook]] = []
     x, y = float(label_w), 6.0
     for s in statuses:
         step = 16 + 11 * len(s.label) * 0.62 + 14

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sheets_sync.cells import SERIAL_EPOCH, Cell
-from sheets_sync.schema import HEADER_FILL, INVALID_FILL, Status
+from sheets_sync.schema import HEADER_FILL, INVALID_FILL, StatusLook
 
 Request = dict[str, Any]
 PROTECTION_TAG = "sheets-sync"
@@ -152,7 +152,7 @@ def date_format(sheet_id: int, col: int) -> Request:
 
 
 def status_rules(
-    sheet_id: int, status_col: int | None, problems_col: int | None, statuses: tuple[Status, ...]
+    sheet_id: int, status_col: int | None, problems_col: int | None, statuses: tuple[StatusLook, ...]
 ) -> list[dict[str, Any]]:
     """The conditional-format rules the sync owns: one color per status, orange for a non-empty problems cell."""
     rules: list[dict[str, Any]] = []
@@ -277,7 +277,7 @@ def runs(columns: list[int]) -> list[tuple[int, int]]:
 
 
 def chart_spec(
-    sheet_id: int, header_row: int, rows: int, first_col: int, series: list[Status], title: str
+    sheet_id: int, header_row: int, rows: int, first_col: int, series: list[StatusLook], title: str
 ) -> dict[str, Any]:
     """A stacked column chart of statuses per cycle, reading the summary tab's per-cycle table."""
 

@@ -36,7 +36,7 @@ from sheets_sync.errors import BackendError, WorkbookError
 from sheets_sync.evaluate import Snapshot
 from sheets_sync.model import Problem
 from sheets_sync.plan import TabWrite, WritePlan, column_positions, place
-from sheets_sync.schema import LOG, Kind, Status, TabSpec
+from sheets_sync.schema import LOG, Kind, StatusLook, TabSpec
 from sheets_sync.summary import SummaryLayout
 
 
@@ -158,7 +158,7 @@ class XlsxBackend:
         same = [t for t in self.wb.sheetnames if t.casefold() == name.casefold()]
         return self.wb[same[0]] if same else None
 
-    def ensure_tab(self, name: str, spec: TabSpec, statuses: tuple[Status, ...] = ()) -> Worksheet:
+    def ensure_tab(self, name: str, spec: TabSpec, statuses: tuple[StatusLook, ...] = ()) -> Worksheet:
         """The tab with every column of `spec` (people's columns only when the tab is new), formatted."""
         assert self.wb is not None
         ws = self._ws(name)

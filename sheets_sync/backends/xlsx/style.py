@@ -17,7 +17,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from sheets_sync.schema import HEADER_FILL, INVALID_FILL, Kind, Status, TabSpec
+from sheets_sync.schema import HEADER_FILL, INVALID_FILL, Kind, StatusLook, TabSpec
 
 CHECKBOX_FORMULA = '"TRUE,FALSE"'
 # Buddhist Era in Thai: 31 ต.ค. 2569. [$-107041E] = Western digits (01), Thai Buddhist calendar (07), Thai
@@ -44,7 +44,7 @@ def style_header(cell: XlsxCell | MergedCell) -> None:
 
 
 def format_columns(
-    ws: Worksheet, spec: TabSpec, positions: dict[str, int], statuses: tuple[Status, ...]
+    ws: Worksheet, spec: TabSpec, positions: dict[str, int], statuses: tuple[StatusLook, ...]
 ) -> None:
     """Status colours, the problems highlight and the checkboxes, on whole columns below the header: the
     ranges never change, so reruns find and replace them instead of adding more."""
