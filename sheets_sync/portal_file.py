@@ -3,18 +3,16 @@ CSV in UTF-8, Windows-874/TIS-620 or UTF-16. Every cell comes back as text, a nu
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from sheets_sync.cells import Cell, cell_value
+from sheets_sync.cells import Cell
 from sheets_sync.errors import SheetsSyncError
 from sheets_sync.portal import AS_OF_WORDS
-from sheets_sync.school_list import _delimiter, decode_text
+from sheets_sync.school_list import csv_rows, decode_text, xlsx_rows
 
 # An old binary Excel file (BIFF, OLE2 container) starts with these bytes.
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -58,22 +56,11 @@ def read_export_file(path: Path) -> ExportFile:
         if AS_OF_WORDS.search(before):
             rows.insert(0, [html.unescape(before)])
         return ExportFile(rows, f"HTML table ({encoding})")
-    rows_csv: list[list[Cell]] = [list(r) for r in csv.reader(io.StringIO(text), delimiter=_delimiter(text))]
-    return ExportFile(rows_csv, f"CSV {encoding}")
+    return ExportFile(csv_rows(text), f"CSV {encoding}")
 
 
 def _xlsx_rows(path: Path) -> list[list[Cell]]:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise SheetsSyncError(f"{path}: cannot be opened as .xlsx ({exc})") from None
-    try:
-        ws = wb.worksheets[0]
-        rows = [[cell_value(v) for v in r] for r in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
+    rows = xlsx_rows(path)
     # Rows and columns left empty at the end (an Excel "used range" larger than the data) are dropped.
     while rows and all(v is None or v == "" for v in rows[-1]):
         rows.pop()

@@ -32,9 +32,9 @@ def read_school_list(path: Path, spec: TabSpec) -> SchoolList:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
         text, encoding = decode_text(path, path.read_bytes())
-        rows: list[list[Cell]] = [list(r) for r in csv.reader(io.StringIO(text), delimiter=_delimiter(text))]
+        rows = csv_rows(text)
     elif suffix in (".xlsx", ".xlsm"):
-        rows, encoding = _xlsx_rows(path), "xlsx"
+        rows, encoding = xlsx_rows(path), "xlsx"
     else:
         raise SheetsSyncError(f"{path}: use a .csv or .xlsx file")
     at = header_index(rows, spec)
@@ -71,6 +71,11 @@ def _decode(path: Path, data: bytes, codec: str) -> str:
         ) from None
 
 
+def csv_rows(text: str) -> list[list[Cell]]:
+    """A CSV's rows, split by the delimiter it uses."""
+    return [list(r) for r in csv.reader(io.StringIO(text), delimiter=_delimiter(text))]
+
+
 def _delimiter(text: str) -> str:
     """Tab for Excel's "Unicode text", semicolon for a semicolon list, else comma: the most frequent
     of the three on the first lines."""
@@ -78,7 +83,8 @@ def _delimiter(text: str) -> str:
     return max(("\t", ";", ","), key=lambda d: (head.count(d), d == ","))
 
 
-def _xlsx_rows(path: Path) -> list[list[Cell]]:
+def xlsx_rows(path: Path) -> list[list[Cell]]:
+    """The first sheet's rows, as values (formulas read as their last results)."""
     from openpyxl import load_workbook
 
     try:
